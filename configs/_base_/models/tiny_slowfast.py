@@ -1,0 +1,45 @@
+# Tiny SlowFast (ResNet3dSlowFast, R18 pathways), for tests and the
+# ground-truth benchmark. The model takes one clip and resamples the slow
+# pathway itself (resample_rate), so occlusion applies to that one clip.
+model = dict(
+    type='Recognizer3D',
+    backbone=dict(
+        type='ResNet3dSlowFast',
+        pretrained=None,
+        resample_rate=4,
+        speed_ratio=4,
+        channel_ratio=4,
+        slow_pathway=dict(
+            type='resnet3d',
+            depth=18,
+            pretrained=None,
+            lateral=True,
+            base_channels=8,
+            conv1_kernel=(1, 7, 7),
+            dilations=(1, 1, 1, 1),
+            conv1_stride_t=1,
+            pool1_stride_t=1,
+            inflate=(0, 0, 1, 1),
+            norm_eval=False),
+        fast_pathway=dict(
+            type='resnet3d',
+            depth=18,
+            pretrained=None,
+            lateral=False,
+            base_channels=2,
+            conv1_kernel=(5, 7, 7),
+            conv1_stride_t=1,
+            pool1_stride_t=1,
+            norm_eval=False)),
+    cls_head=dict(
+        type='SlowFastHead',
+        in_channels=80,  # 64 (slow) + 16 (fast)
+        num_classes=4,
+        spatial_type='avg',
+        dropout_ratio=0.0,
+        average_clips='prob'),
+    data_preprocessor=dict(
+        type='ActionDataPreprocessor',
+        mean=[123.675, 116.28, 103.53],
+        std=[58.395, 57.12, 57.375],
+        format_shape='NCTHW'))

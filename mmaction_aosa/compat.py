@@ -1,0 +1,192 @@
+"""Work-arounds for the pinned OpenMMLab stack, applied once on import.
+
+Two problems of the stack this project pins (see README, "Install"):
+
+1. The PyPI wheel of mmaction2 1.2.0 lacks ``mmaction/models/localizers/drn``
+   although ``mmaction/models/localizers/__init__.py`` imports it
+   (open-mmlab/mmaction2#2714), so ``import mmaction.models`` fails. We keep
+   1.2.0 (1.1.0 has a different data-sample API) and register a placeholder
+   module for ``mmaction.models.localizers.drn.drn`` *only when the real one
+   is absent*. The placeholder's ``DRN`` raises if anyone builds it.
+2. torch >= 2.6 loads checkpoints with ``weights_only=True``; checkpoints
+   saved by an mmengine Runner hold numpy arrays and mmengine's
+   ``HistoryBuffer`` in their metadata, which that loader refuses.
+   :func:`load_checkpoint` keeps ``weights_only=True`` and allows exactly the
+   globals such checkpoints need; full unpickling runs only when the caller
+   says the file is trusted.
+"""
+import importlib.util
+import os
+import sys
+import types
+from typing import Optional
+
+import torch
+
+_DRN_MODULE = 'mmaction.models.localizers.drn'
+
+
+def install_drn_stub() -> bool:
+    """Register a placeholder for the missing DRN localizer if needed.
+
+    Returns:
+        bool: True if the placeholder was installed, False if the real module
+        exists (or a placeholder was already installed).
+    """
+    if _DRN_MODULE + '.drn' in sys.modules:
+        return False
+    spec = importlib.util.find_spec('mmaction')
+    if spec is None or not spec.submodule_search_locations:
+        return False
+    pkg_dir = list(spec.submodule_search_locations)[0]
+    real = os.path.join(pkg_dir, 'models', 'localizers', 'drn', 'drn.py')
+    if os.path.exists(real):
+        return False
+
+    class DRN:  # noqa: D401 - placeholder
+        """Placeholder for mmaction2's DRN, absent from the 1.2.0 wheel."""
+
+        def __init__(self, *args, **kwargs):
+            raise ImportError(
+                'DRN is not shipped in the mmaction2 1.2.0 wheel; '
+                'mmaction_aosa installed a placeholder so that the rest of '
+                'mmaction.models imports. Install mmaction2 from source to '
+                'use DRN.')
+
+    pkg = types.ModuleType(_DRN_MODULE)
+    pkg.__path__ = []  # mark as a package
+    mod = types.ModuleType(_DRN_MODULE + '.drn')
+    mod.DRN = DRN
+    pkg.drn = mod
+    sys.modules[_DRN_MODULE] = pkg
+    sys.modules[_DRN_MODULE + '.drn'] = mod
+    return True
+
+
+def _safe_globals() -> list:
+    """Globals that checkpoints saved by an mmengine Runner contain."""
+    import numpy as np
+    allowed = [np.ndarray, np.dtype]
+    try:  # numpy >= 2
+        from numpy._core.multiarray import _reconstruct, scalar
+    except ImportError:  # pragma: no cover - numpy 1.x
+        from numpy.core.multiarray import _reconstruct, scalar
+    allowed += [_reconstruct, scalar]
+    # concrete dtype classes (numpy >= 1.25), e.g. Float64DType
+    dtypes = getattr(np, 'dtypes', None)
+    if dtypes is not None:
+        allowed += [
+            getattr(dtypes, n) for n in dir(dtypes)
+            if n.endswith('DType') and isinstance(getattr(dtypes, n), type)
+        ]
+    try:
+        from mmengine.logging.history_buffer import HistoryBuffer
+        allowed.append(HistoryBuffer)
+    except ImportError:  # pragma: no cover
+        pass
+    try:
+        from mmengine.config import ConfigDict
+        allowed.append(ConfigDict)
+    except ImportError:  # pragma: no cover
+        pass
+    import collections
+    allowed += [collections.OrderedDict, collections.defaultdict]
+    return allowed
+
+
+class CheckpointError(RuntimeError):
+    """Raised when a checkpoint is missing or cannot be loaded safely."""
+
+
+def load_checkpoint_file(path: str,
+                         trust: bool = False,
+                         map_location: str = 'cpu') -> dict:
+    """Load a checkpoint file with the safe loader.
+
+    Args:
+        path (str): Path of a ``.pth`` file.
+        trust (bool): If True, fall back to full unpickling
+            (``weights_only=False``). Only for files you trust: unpickling
+            can run arbitrary code.
+        map_location (str): Passed to :func:`torch.load`.
+
+    Returns:
+        dict: The loaded object.
+
+    Raises:
+        CheckpointError: The file is missing, or it needs globals outside the
+            allowlist and ``trust`` is False.
+    """
+    if path.startswith(('http://', 'https://', 's3://')):
+        raise CheckpointError(
+            f'checkpoint {path!r} is remote; download it first and pass the '
+            'local path (this tool never fetches files).')
+    if not os.path.isfile(path):
+        raise CheckpointError(f'checkpoint not found: {path}')
+    if trust:
+        return torch.load(path, map_location=map_location, weights_only=False)
+    try:
+        with torch.serialization.safe_globals(_safe_globals()):
+            return torch.load(
+                path, map_location=map_location, weights_only=True)
+    except Exception as exc:  # pickle.UnpicklingError and friends
+        raise CheckpointError(
+            f'checkpoint {path} holds objects outside the safe allowlist '
+            f'({str(exc).splitlines()[0][:200]}). If you trust this file, '
+            'pass --trust-checkpoint to unpickle it fully.') from exc
+
+
+def load_checkpoint(model: torch.nn.Module,
+                    path: str,
+                    trust: bool = False,
+                    strict: bool = True,
+                    logger: Optional[object] = None) -> dict:
+    """Load weights into ``model`` from an mmengine/mmaction2 checkpoint.
+
+    Accepts files holding ``{'state_dict': ...}`` (what a Runner saves, and
+    every mmaction2 model-zoo checkpoint) or a bare state dict.
+
+    Args:
+        model (nn.Module): The recognizer.
+        path (str): Local checkpoint path.
+        trust (bool): See :func:`load_checkpoint_file`.
+        strict (bool): Require that keys match exactly.
+        logger: Optional mmengine logger for key mismatch messages.
+
+    Returns:
+        dict: The checkpoint (its ``meta`` may hold ``dataset_meta``).
+    """
+    from mmengine.runner.checkpoint import _load_checkpoint_to_model
+    ckpt = load_checkpoint_file(path, trust=trust)
+    if not isinstance(ckpt, dict):
+        raise CheckpointError(f'checkpoint {path} is not a dict')
+    state = ckpt.get('state_dict', ckpt)
+    try:
+        _load_checkpoint_to_model(model, {'state_dict': state}, strict=strict,
+                                  logger=logger)
+    except RuntimeError as exc:
+        raise CheckpointError(
+            f'checkpoint {path} does not fit the model of this config: '
+            f'{str(exc).splitlines()[0][:300]}') from exc
+    return ckpt
+
+
+def init_dist_cpu_safe(launcher: str, backend: Optional[str] = None) -> None:
+    """Initialise torch.distributed for ``launcher='pytorch'`` also on CPU.
+
+    mmengine 0.10.7's ``init_dist`` calls ``torch.cuda.set_device``
+    unconditionally, which fails on a CPU build of torch. Without CUDA we
+    initialise a gloo process group ourselves (mmengine then sees an
+    initialised group and uses it).
+    """
+    import torch.distributed as dist
+    if launcher == 'none' or dist.is_available() and dist.is_initialized():
+        return
+    if torch.cuda.is_available():
+        from mmengine.dist import init_dist
+        init_dist(launcher, backend=backend or 'nccl')
+        return
+    if launcher != 'pytorch':
+        raise ValueError(
+            f'launcher {launcher!r} needs CUDA; on CPU use --launcher pytorch')
+    dist.init_process_group(backend=backend or 'gloo')

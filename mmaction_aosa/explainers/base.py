@@ -1,0 +1,145 @@
+"""The one verb every explainer answers: ``explain(recognizer, inputs)``."""
+import inspect
+import time
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..scoring import Scorer, unwrap
+
+
+class ExplainError(ValueError):
+    """Bad input to an explainer (shape, target, non-finite scores)."""
+
+
+@dataclass
+class Explanation:
+    """A saliency map and what it was computed for.
+
+    Attributes:
+        saliency (Tensor): T×H×W float32 on the CPU, at model input size.
+        target (int): Explained class index.
+        score (float): f(x), softmax probability of ``target`` on the clip.
+        seconds (float): Wall time of :meth:`BaseExplainer.explain_full`.
+        timings (dict): Seconds per stage (method-specific).
+    """
+    saliency: torch.Tensor
+    target: int
+    score: float
+    seconds: float
+    timings: dict = field(default_factory=dict)
+
+
+def denormalize(recognizer: nn.Module, inputs: torch.Tensor) -> np.ndarray:
+    """Invert the data_preprocessor's normalisation of one C×T×H×W clip.
+
+    Returns:
+        np.ndarray: T×H×W×C float32 frames in 0..255 (channel order as the
+        model sees it; RGB for mmaction2's standard pipelines).
+    """
+    pre = getattr(unwrap(recognizer), 'data_preprocessor', None)
+    x = inputs.detach().float().cpu()
+    if pre is not None and getattr(pre, '_enable_normalize', False):
+        mean = pre.mean.detach().float().cpu().view(-1, 1, 1, 1)
+        std = pre.std.detach().float().cpu().view(-1, 1, 1, 1)
+        x = x * std + mean
+    return x.permute(1, 2, 3, 0).numpy()
+
+
+class BaseExplainer:
+    """Base of all saliency methods.
+
+    Subclasses implement :meth:`_saliency`; the base resolves the target,
+    checks inputs and scores, times the call and records parameters.
+
+    Args:
+        batch_size (int): Clips per forward pass when scoring many clips.
+        seed (int): Seed of every random draw of the method.
+        amp (bool): Score under CUDA autocast when on a GPU.
+    """
+
+    def __init__(self, batch_size: int = 32, seed: int = 0,
+                 amp: bool = False):
+        if batch_size < 1:
+            raise ValueError(f'batch_size must be >= 1, got {batch_size}')
+        self.batch_size = int(batch_size)
+        self.seed = int(seed)
+        self.amp = bool(amp)
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+    def params(self) -> dict:
+        """Constructor arguments, for the outputs' metadata."""
+        out = {}
+        for cls in type(self).__mro__:
+            if cls is object:
+                continue
+            for p in inspect.signature(cls.__init__).parameters:
+                if p in ('self', 'args', 'kwargs') or p in out:
+                    continue
+                if hasattr(self, p):
+                    out[p] = getattr(self, p)
+        return out
+
+    def explain(self, recognizer: nn.Module, inputs: torch.Tensor,
+                target: Optional[int] = None) -> torch.Tensor:
+        """Saliency of one clip.
+
+        Args:
+            recognizer (nn.Module): An mmaction2 recognizer.
+            inputs (Tensor): One clip C×T×H×W in the model's normalised space
+                (after the data_preprocessor).
+            target (int, optional): Class to explain; default the model's
+                top-1 on the clean clip.
+
+        Returns:
+            Tensor: T×H×W float32 map (higher = more important).
+        """
+        return self.explain_full(recognizer, inputs, target).saliency
+
+    def explain_full(self, recognizer: nn.Module, inputs: torch.Tensor,
+                     target: Optional[int] = None) -> Explanation:
+        """Like :meth:`explain`, with the target, f(x) and timings."""
+        start = time.perf_counter()
+        if not isinstance(inputs, torch.Tensor) or inputs.dim() != 4:
+            shape = getattr(inputs, 'shape', type(inputs).__name__)
+            raise ExplainError(
+                f'{self.name}.explain expects one clip C×T×H×W, got {shape}')
+        if inputs.shape[1] < 2:
+            raise ExplainError(
+                f'{self.name} needs at least 2 frames, got {inputs.shape[1]}')
+        scorer = Scorer(recognizer, amp=self.amp)
+        x = inputs.detach().float().to(scorer.device)
+        with torch.no_grad():
+            probs = scorer.probs(x[None])[0]
+        if not torch.isfinite(probs).all():
+            raise ExplainError('the model produced non-finite (NaN/inf) '
+                               'scores for this clip')
+        num_classes = probs.numel()
+        if target is None:
+            target = int(probs.argmax())
+        target = int(target)
+        if not 0 <= target < num_classes:
+            raise ExplainError(f'target class {target} is out of range for a '
+                               f'model with {num_classes} classes')
+        timings = {}
+        sal = self._saliency(scorer, x, target, float(probs[target]),
+                             timings)
+        sal = sal.detach().float().cpu()
+        if sal.shape != inputs.shape[1:]:
+            raise RuntimeError(f'{self.name} returned a map of shape '
+                               f'{tuple(sal.shape)}, expected '
+                               f'{tuple(inputs.shape[1:])}')
+        if not torch.isfinite(sal).all():
+            raise ExplainError(f'{self.name} produced a non-finite map')
+        return Explanation(sal, target, float(probs[target]),
+                           time.perf_counter() - start, timings)
+
+    def _saliency(self, scorer: Scorer, x: torch.Tensor, target: int,
+                  base_score: float, timings: dict) -> torch.Tensor:
+        raise NotImplementedError

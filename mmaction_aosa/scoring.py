@@ -1,0 +1,65 @@
+"""f(x): target-class probability of any mmaction2 recognizer, in batches."""
+from typing import Optional
+
+import torch
+from torch import nn
+
+
+def unwrap(model: nn.Module) -> nn.Module:
+    """The recognizer inside DDP/MMDistributedDataParallel wrappers."""
+    while hasattr(model, 'module') and isinstance(model.module, nn.Module):
+        model = model.module
+    return model
+
+
+class Scorer:
+    """Batched class scores of an mmaction2 recognizer.
+
+    ``recognizer(x, mode='tensor')`` returns backbone features; the class
+    logits come from ``extract_feat(x, stage='head')`` (DESIGN/INSTALL notes).
+    Inputs are clips in the model's normalised space, B×C×T×H×W; a view
+    axis of length 1 is added for Recognizer3D.
+
+    Args:
+        recognizer (nn.Module): An mmaction2 recognizer (eval mode is set).
+        amp (bool): Score under CUDA autocast (float16) when on a GPU.
+    """
+
+    def __init__(self, recognizer: nn.Module, amp: bool = False):
+        self.model = unwrap(recognizer)
+        self.model.eval()
+        self.amp = amp
+        try:
+            self.device = next(self.model.parameters()).device
+        except StopIteration:
+            self.device = torch.device('cpu')
+
+    @property
+    def num_classes(self) -> Optional[int]:
+        head = getattr(self.model, 'cls_head', None)
+        return getattr(head, 'num_classes', None)
+
+    def logits(self, clips: torch.Tensor) -> torch.Tensor:
+        """B×C×T×H×W clips → B×num_classes logits (graph kept if grads on)."""
+        x = clips.to(self.device).unsqueeze(1)
+        use_amp = self.amp and x.is_cuda
+        with torch.autocast('cuda', enabled=use_amp):
+            out = self.model.extract_feat(x, stage='head')[0]
+        return out.float()
+
+    def probs(self, clips: torch.Tensor) -> torch.Tensor:
+        """Softmax probabilities, B×num_classes."""
+        return torch.softmax(self.logits(clips), dim=-1)
+
+    @torch.no_grad()
+    def target_probs(self, clips: torch.Tensor, target: int,
+                     batch_size: int = 32) -> torch.Tensor:
+        """f for many clips: the target's probability, scored in batches.
+
+        Returns:
+            Tensor: (B,) float32 on the CPU.
+        """
+        out = []
+        for i in range(0, len(clips), batch_size):
+            out.append(self.probs(clips[i:i + batch_size])[:, target].cpu())
+        return torch.cat(out) if out else torch.zeros(0)

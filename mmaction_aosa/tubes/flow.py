@@ -1,0 +1,65 @@
+"""Dense optical flow between consecutive frames of one clip (AOSA step 1)."""
+from typing import Optional
+
+import cv2
+import numpy as np
+
+#: Farneback parameters of the authors' code (DESIGN.md §1, step 1).
+FARNEBACK_PARAMS = dict(
+    pyr_scale=0.5, levels=3, winsize=15, iterations=3, poly_n=5,
+    poly_sigma=1.2, flags=0)
+
+FLOW_METHODS = ('farneback', 'dis', 'tvl1')
+
+
+def to_gray_uint8(frames: np.ndarray) -> np.ndarray:
+    """Turn T×H×W×3 RGB frames (any range 0..255) into T×H×W uint8 grey."""
+    frames = np.clip(np.rint(frames), 0, 255).astype(np.uint8)
+    if frames.ndim == 3:
+        return frames
+    # ITU-R BT.601 luma, the weights of cv2.COLOR_RGB2GRAY
+    gray = (0.299 * frames[..., 0] + 0.587 * frames[..., 1] +
+            0.114 * frames[..., 2])
+    return np.clip(np.rint(gray), 0, 255).astype(np.uint8)
+
+
+def compute_flow(gray: np.ndarray,
+                 method: str = 'farneback',
+                 params: Optional[dict] = None) -> np.ndarray:
+    """Optical flow from frame t to frame t+1 for every t.
+
+    Args:
+        gray (np.ndarray): T×H×W uint8 grey frames (un-normalised).
+        method (str): ``'farneback'`` (default, OpenCV), ``'dis'`` (OpenCV
+            DIS, medium preset) or ``'tvl1'`` (needs opencv-contrib).
+        params (dict, optional): Overrides of the Farneback parameters.
+
+    Returns:
+        np.ndarray: (T-1)×H×W×2 float32, (dx, dy) in pixels.
+    """
+    if gray.ndim != 3 or gray.dtype != np.uint8:
+        raise ValueError('compute_flow expects T×H×W uint8 frames, got '
+                         f'{gray.dtype} {gray.shape}')
+    T, H, W = gray.shape
+    out = np.zeros((max(T - 1, 0), H, W, 2), np.float32)
+    if method == 'farneback':
+        p = dict(FARNEBACK_PARAMS, **(params or {}))
+        for t in range(T - 1):
+            out[t] = cv2.calcOpticalFlowFarneback(
+                gray[t], gray[t + 1], None, p['pyr_scale'], p['levels'],
+                p['winsize'], p['iterations'], p['poly_n'], p['poly_sigma'],
+                p['flags'])
+    elif method == 'dis':
+        dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+        for t in range(T - 1):
+            out[t] = dis.calc(gray[t], gray[t + 1], None)
+    elif method == 'tvl1':
+        if not hasattr(cv2, 'optflow'):
+            raise RuntimeError('TV-L1 flow needs opencv-contrib-python')
+        tvl1 = cv2.optflow.DualTVL1OpticalFlow_create()
+        for t in range(T - 1):
+            out[t] = tvl1.calc(gray[t], gray[t + 1], None)
+    else:
+        raise ValueError(f'unknown flow method {method!r}; '
+                         f'choose one of {FLOW_METHODS}')
+    return out

@@ -1,0 +1,27 @@
+from setuptools import find_packages, setup
+
+
+def read_requirements(path='requirements.txt'):
+    reqs = []
+    with open(path) as f:
+        for line in f:
+            line = line.split('#')[0].strip()
+            if line and line not in ('pytest', ):
+                reqs.append(line)
+    return reqs
+
+
+setup(
+    name='mmaction-aosa',
+    version='0.1.0',
+    description='Adaptive Occlusion Sensitivity Analysis for mmaction2 '
+    'video recognizers',
+    long_description=open('README.md').read(),
+    long_description_content_type='text/markdown',
+    packages=find_packages(exclude=('tests', 'tests.*')),
+    include_package_data=True,
+    python_requires='>=3.9',
+    install_requires=read_requirements(),
+    extras_require={'tests': ['pytest']},
+    license='Apache-2.0',
+)
