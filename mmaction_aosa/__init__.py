@@ -5,7 +5,7 @@ install_drn_stub()
 
 import mmaction.models  # noqa: E402,F401  registers mmaction2's models
 
-from . import explainers, models  # noqa: E402,F401
+from . import datasets, evaluation, explainers, models, visualization  # noqa: E402,F401,E501
 from .registry import EXPLAINERS  # noqa: E402
 
 __version__ = '0.1.0'
