@@ -1,0 +1,170 @@
+"""Grad-CAM (Selvaraju et al., 2017) for 3D CNNs, SlowFast and TimeSformer.
+
+The feature map is captured with a forward hook (or a forward pre-hook) and
+its gradient with :func:`torch.autograd.grad` on the captured tensor, so no
+module backward hook is involved (mmaction2's own GradCAM uses the
+deprecated ``register_backward_hook`` and fails on TimeSformer).
+"""
+from typing import List, Optional
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..registry import EXPLAINERS
+from .base import BaseExplainer, ExplainError
+from .smoothgrad import check_score, target_score
+
+
+def _timesformer(backbone: nn.Module) -> bool:
+    return (hasattr(backbone, 'transformer_layers')
+            and hasattr(backbone, 'patch_embed')
+            and hasattr(backbone, 'num_frames'))
+
+
+def token_grid(backbone: nn.Module):
+    """(T, gh, gw) of a TimeSformer's patch tokens."""
+    pe = backbone.patch_embed
+    img = pe.img_size if hasattr(pe, 'img_size') else None
+    patch = pe.patch_size if hasattr(pe, 'patch_size') else None
+    if img is not None and patch is not None:
+        img = (img, img) if isinstance(img, int) else tuple(img)
+        patch = (patch, patch) if isinstance(patch, int) else tuple(patch)
+        gh, gw = img[0] // patch[0], img[1] // patch[1]
+    else:
+        gh = gw = int(round(pe.num_patches**0.5))
+    if gh * gw != pe.num_patches:
+        raise ExplainError('cannot infer the patch grid of this TimeSformer')
+    return int(backbone.num_frames), gh, gw
+
+
+def tokens_to_map(tokens: torch.Tensor, backbone: nn.Module) -> torch.Tensor:
+    """TimeSformer tokens → B×D×T×gh×gw, the cls token dropped.
+
+    Divided and joint space-time attention keep ``b (p t) m`` with the cls
+    token first; space-only attention keeps ``(b t) p m`` with a cls token
+    per frame.
+    """
+    T, gh, gw = token_grid(backbone)
+    P = gh * gw
+    if getattr(backbone, 'attention_type', None) == 'space_only':
+        bt, n, d = tokens.shape
+        if n != P + 1:
+            raise ExplainError(f'expected {P + 1} tokens per frame, got {n}')
+        t = tokens[:, 1:].reshape(bt // T, T, gh, gw, d)
+        return t.permute(0, 4, 1, 2, 3)
+    b, n, d = tokens.shape
+    if n != P * T + 1:
+        raise ExplainError(f'expected {P * T + 1} tokens, got {n}')
+    t = tokens[:, 1:].reshape(b, gh, gw, T, d)  # p = (gh gw) outer, t inner
+    return t.permute(0, 4, 3, 1, 2)
+
+
+def _get_module(model: nn.Module, name: str) -> nn.Module:
+    try:
+        return model.get_submodule(name)
+    except AttributeError as e:
+        raise ExplainError(f'the model has no module {name!r}') from e
+
+
+@EXPLAINERS.register_module()
+class GradCAM(BaseExplainer):
+    """Grad-CAM on the last convolutional stage, upsampled to T×H×W.
+
+    L = ReLU(Σ_k α_k A_k), α_k = mean over t, h, w of ∂y/∂A_k, trilinearly
+    upsampled to the clip. Where the layer gives several maps (SlowFast's
+    slow and fast pathways, whose pooled features the head concatenates),
+    their weighted sums are upsampled and added before the ReLU: Grad-CAM on
+    the concatenated channel set. TimeSformer's patch tokens are reshaped to
+    T×h×w (cls token dropped).
+
+    Default layer: the backbone's output (the last conv stage of ResNet3d,
+    R(2+1)D, both pathways of SlowFast); for TimeSformer the input of the
+    last transformer layer (its output's patch tokens get no gradient: only
+    the cls token reaches the head).
+
+    Args:
+        target_layer (str, optional): Dotted name of the module (in the
+            recognizer) whose output is used, e.g. ``'backbone.layer3'``.
+        score (str): y is the target logit (``'logit'``, Grad-CAM's choice,
+            default) or its softmax probability (``'prob'``).
+        batch_size (int): Unused (one pass), kept for the common interface.
+        seed (int): Unused (deterministic).
+        amp (bool): Score under CUDA autocast when on a GPU.
+    """
+
+    def __init__(self, target_layer: Optional[str] = None,
+                 score: str = 'logit', batch_size: int = 1, seed: int = 0,
+                 amp: bool = False):
+        super().__init__(batch_size=batch_size, seed=seed, amp=amp)
+        self.target_layer = target_layer
+        self.score = check_score(score)
+
+    def _hook_point(self, model: nn.Module):
+        """(module, 'output' | 'input'): where the feature map is captured."""
+        if self.target_layer is not None:
+            module = _get_module(model, self.target_layer)
+            return module, 'output'
+        backbone = getattr(model, 'backbone', None)
+        if backbone is None:
+            raise ExplainError('GradCAM needs a recognizer with a backbone; '
+                               f'{type(model).__name__} has none')
+        if _timesformer(backbone):
+            layers = getattr(backbone.transformer_layers, 'layers', None)
+            if not layers:
+                raise ExplainError('TimeSformer without transformer layers')
+            return layers[-1], 'input'
+        return backbone, 'output'
+
+    def _maps(self, captured, model) -> List[torch.Tensor]:
+        backbone = getattr(model, 'backbone', None)
+        tensors = []
+        for c in captured:
+            if isinstance(c, (tuple, list)):
+                tensors.extend(t for t in c if isinstance(t, torch.Tensor))
+            elif isinstance(c, torch.Tensor):
+                tensors.append(c)
+        if not tensors:
+            raise ExplainError('GradCAM captured no feature map')
+        return tensors, backbone
+
+    def _saliency(self, scorer, x, target, base_score, timings):
+        model = scorer.model
+        module, where = self._hook_point(model)
+        captured = []
+
+        if where == 'input':
+            handle = module.register_forward_pre_hook(
+                lambda mod, args: captured.append(args[0]))
+        else:
+            handle = module.register_forward_hook(
+                lambda mod, args, out: captured.append(out))
+        try:
+            with torch.enable_grad():
+                clip = x[None].clone().requires_grad_(True)
+                f = target_score(scorer, clip, target, self.score)
+                feats, backbone = self._maps(captured, model)
+                grads = torch.autograd.grad(
+                    f.sum(), feats, allow_unused=True)
+        finally:
+            handle.remove()
+        T, H, W = x.shape[1:]
+        total = torch.zeros(1, 1, T, H, W, device=x.device)
+        for feat, grad in zip(feats, grads):
+            feat = feat.detach()
+            grad = torch.zeros_like(feat) if grad is None else grad.detach()
+            if feat.dim() == 3 and backbone is not None and _timesformer(
+                    backbone):
+                feat = tokens_to_map(feat, backbone)
+                grad = tokens_to_map(grad, backbone)
+            if feat.dim() != 5:
+                raise ExplainError(
+                    'GradCAM needs a convolutional feature map N×C×T×h×w '
+                    f'(or TimeSformer tokens); the layer gave '
+                    f'{tuple(feat.shape)}. Name a conv stage with '
+                    '`target_layer`.')
+            weights = grad.mean(dim=(2, 3, 4), keepdim=True)
+            cam = (weights * feat).sum(1, keepdim=True)[:1].float()
+            total += F.interpolate(
+                cam, size=(T, H, W), mode='trilinear', align_corners=False)
+        return F.relu(total)[0, 0]

@@ -1,0 +1,107 @@
+"""SmoothGrad (Smilkov et al., 2017) for video recognizers.
+
+Also home of :func:`input_gradient`, the one forward + backward pass that the
+gradient methods (SmoothGrad, AOSA-approx, STEP) share.
+"""
+from typing import Tuple
+
+import torch
+
+from ..registry import EXPLAINERS
+from ..scoring import Scorer
+from .base import BaseExplainer, ExplainError
+
+SCORES = ('prob', 'logit')
+
+
+def check_score(score: str) -> str:
+    if score not in SCORES:
+        raise ValueError(f'score must be one of {SCORES}, got {score!r}')
+    return score
+
+
+def target_score(scorer: Scorer, clips: torch.Tensor, target: int,
+                 score: str = 'prob') -> torch.Tensor:
+    """(B,) f of the target for B clips, differentiable.
+
+    ``'prob'``: softmax probability (the paper's f); ``'logit'``: the class
+    logit.
+    """
+    logits = scorer.logits(clips)
+    if score == 'logit':
+        return logits[:, target]
+    return torch.softmax(logits, dim=-1)[:, target]
+
+
+def input_gradient(scorer: Scorer, clips: torch.Tensor, target: int,
+                   score: str = 'prob') -> Tuple[torch.Tensor, torch.Tensor]:
+    """f and ∂f/∂x for B clips in one forward and one backward pass.
+
+    Each clip's score depends on that clip only (eval mode, no batch
+    statistics), so the gradient of the sum is the per-clip gradient.
+
+    Args:
+        scorer (Scorer): The model.
+        clips (Tensor): B×C×T×H×W clips.
+        target (int): Class index.
+        score (str): ``'prob'`` or ``'logit'``.
+
+    Returns:
+        tuple: f (B,) and ∂f/∂x (B×C×T×H×W), both detached.
+    """
+    with torch.enable_grad():
+        x = clips.detach().clone().requires_grad_(True)
+        f = target_score(scorer, x, target, score)
+        if not f.requires_grad:
+            raise ExplainError('the model output does not depend on its '
+                               'input through autograd; gradient-based '
+                               'explainers cannot apply')
+        (grad, ) = torch.autograd.grad(f.sum(), x)
+    return f.detach(), grad.detach()
+
+
+@EXPLAINERS.register_module()
+class SmoothGrad(BaseExplainer):
+    """SmoothGrad: mean of |∂f/∂x| over noisy copies of the clip.
+
+    S(v) = (1/n) Σ_k Σ_c |∂f/∂x_{c,v}(x + ε_k)|, ε_k ~ N(0, σ²),
+    σ = ``noise_level`` · (max x − min x) (Smilkov et al., 2017: 10–20% of
+    the input range works best, and the map settles around n = 50).
+
+    Args:
+        num_samples (int): n, noisy copies (default 50, the paper's value).
+        noise_level (float): σ relative to the clip's value range
+            (default 0.15).
+        score (str): Differentiate the softmax probability (``'prob'``, the
+            paper's f, default) or the logit (``'logit'``).
+        batch_size (int): Noisy copies per forward/backward pass.
+        seed (int): Seed of the noise.
+        amp (bool): Score under CUDA autocast when on a GPU.
+    """
+
+    def __init__(self, num_samples: int = 50, noise_level: float = 0.15,
+                 score: str = 'prob', batch_size: int = 8, seed: int = 0,
+                 amp: bool = False):
+        super().__init__(batch_size=batch_size, seed=seed, amp=amp)
+        if num_samples < 1:
+            raise ValueError(f'num_samples must be >= 1, got {num_samples}')
+        if noise_level < 0:
+            raise ValueError(f'noise_level must be >= 0, got {noise_level}')
+        self.num_samples = int(num_samples)
+        self.noise_level = float(noise_level)
+        self.score = check_score(score)
+
+    def _saliency(self, scorer, x, target, base_score, timings):
+        gen = torch.Generator(device='cpu').manual_seed(self.seed)
+        sigma = self.noise_level * float(x.max() - x.min())
+        total = torch.zeros(x.shape[1:], dtype=torch.float64,
+                            device=x.device)
+        done = 0
+        while done < self.num_samples:
+            b = min(self.batch_size, self.num_samples - done)
+            noise = torch.randn((b, ) + tuple(x.shape), generator=gen)
+            clips = x[None] + sigma * noise.to(x.device, x.dtype)
+            _, grad = input_gradient(scorer, clips, target, self.score)
+            total += grad.abs().sum(1).sum(0).double()
+            done += b
+        return (total / self.num_samples).float()
