@@ -75,7 +75,9 @@ class GradCAM(BaseExplainer):
     upsampled to the clip. Where the layer gives several maps (SlowFast's
     slow and fast pathways, whose pooled features the head concatenates),
     their weighted sums are upsampled and added before the ReLU: Grad-CAM on
-    the concatenated channel set. TimeSformer's patch tokens are reshaped to
+    the concatenated channel set. The ReLU therefore always comes after the
+    upsampling (for a single map this differs from ReLU-then-upsample only
+    next to zero crossings). TimeSformer's patch tokens are reshaped to
     T×h×w (cls token dropped).
 
     Default layer: the backbone's output (the last conv stage of ResNet3d,
