@@ -5,7 +5,8 @@ install_drn_stub()
 
 import mmaction.models  # noqa: E402,F401  registers mmaction2's models
 
-from . import datasets, evaluation, explainers, models, visualization  # noqa: E402,F401,E501
+from . import (datasets, engine, evaluation, explainers, models,  # noqa: E402,F401
+               visualization)
 from .registry import EXPLAINERS  # noqa: E402
 
 __version__ = '0.1.0'

@@ -91,6 +91,11 @@ def _safe_globals() -> list:
         pass
     import collections
     allowed += [collections.OrderedDict, collections.defaultdict]
+    # HistoryBuffer.statistics_methods holds bound methods, pickled as
+    # getattr(buffer, 'mean'). The weights_only unpickler calls only
+    # allowlisted callables, so getattr can fetch an attribute but whatever
+    # it fetches cannot be called: allowing it does not let a file run code.
+    allowed.append(getattr)
     return allowed
 
 
@@ -130,10 +135,13 @@ def load_checkpoint_file(path: str,
             return torch.load(
                 path, map_location=map_location, weights_only=True)
     except Exception as exc:  # pickle.UnpicklingError and friends
+        lines = str(exc).splitlines()
+        why = next((ln.strip() for ln in lines if 'Unsupported global' in ln
+                    or 'Unsupported operand' in ln), lines[0] if lines else '')
         raise CheckpointError(
             f'checkpoint {path} holds objects outside the safe allowlist '
-            f'({str(exc).splitlines()[0][:200]}). If you trust this file, '
-            'pass --trust-checkpoint to unpickle it fully.') from exc
+            f'({why[:200]}). If you trust this file, pass --trust-checkpoint '
+            'to unpickle it fully.') from exc
 
 
 def load_checkpoint(model: torch.nn.Module,

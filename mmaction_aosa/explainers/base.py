@@ -25,12 +25,14 @@ class Explanation:
         score (float): f(x), softmax probability of ``target`` on the clip.
         seconds (float): Wall time of :meth:`BaseExplainer.explain_full`.
         timings (dict): Seconds per stage (method-specific).
+        probs (Tensor): Class probabilities of the clean clip.
     """
     saliency: torch.Tensor
     target: int
     score: float
     seconds: float
     timings: dict = field(default_factory=dict)
+    probs: Optional[torch.Tensor] = None
 
 
 def denormalize(recognizer: nn.Module, inputs: torch.Tensor) -> np.ndarray:
@@ -138,7 +140,8 @@ class BaseExplainer:
         if not torch.isfinite(sal).all():
             raise ExplainError(f'{self.name} produced a non-finite map')
         return Explanation(sal, target, float(probs[target]),
-                           time.perf_counter() - start, timings)
+                           time.perf_counter() - start, timings,
+                           probs.detach().cpu())
 
     def _saliency(self, scorer: Scorer, x: torch.Tensor, target: int,
                   base_score: float, timings: dict) -> torch.Tensor:

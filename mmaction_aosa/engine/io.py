@@ -1,0 +1,100 @@
+"""Atomic writers for per-video outputs: nothing half-written is left."""
+import io
+import json
+import os
+import os.path as osp
+import tempfile
+from typing import Optional
+
+import numpy as np
+
+
+def atomic_write_bytes(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temp file and a rename."""
+    d = osp.dirname(osp.abspath(path))
+    os.makedirs(d, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix='.tmp_', dir=d)
+    try:
+        with os.fdopen(fd, 'wb') as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        if osp.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def save_map(path: str, saliency: np.ndarray, **fields) -> None:
+    """Save a saliency map and its metadata as one ``.npz``, atomically.
+
+    Dict values are stored as JSON strings (read them back with
+    :func:`load_map`).
+    """
+    buf = io.BytesIO()
+    arrays = {'saliency': np.asarray(saliency, np.float32)}
+    for k, v in fields.items():
+        if isinstance(v, dict):
+            v = json.dumps(v, default=str)
+        arrays[k] = np.asarray(v)
+    np.savez_compressed(buf, **arrays)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def load_map(path: str) -> dict:
+    """Read a map written by :func:`save_map` (JSON fields decoded)."""
+    out = {}
+    with np.load(path, allow_pickle=False) as z:
+        for k in z.files:
+            v = z[k]
+            if v.ndim == 0:
+                v = v.item()
+                if isinstance(v, str) and v[:1] in '{[':
+                    try:
+                        v = json.loads(v)
+                    except ValueError:
+                        pass
+            out[k] = v
+    return out
+
+
+def append_line(path: str, record: dict) -> None:
+    """Append one JSON line with a single ``write`` (safe across ranks)."""
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    line = (json.dumps(record, default=str) + '\n').encode()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        os.write(fd, line)
+    finally:
+        os.close(fd)
+
+
+def read_summary(path: str) -> dict:
+    """Last record per video of a ``summary.json`` (JSON lines)."""
+    out = {}
+    if not osp.exists(path):
+        return out
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                continue  # a line cut by a kill; the video reruns
+            out[rec.get('video')] = rec
+    return out
+
+
+def done_ids(maps_dir: Optional[str]) -> set:
+    """Video ids whose map file exists (finished in an earlier run)."""
+    if not maps_dir or not osp.isdir(maps_dir):
+        return set()
+    return {
+        f[:-4]
+        for f in os.listdir(maps_dir)
+        if f.endswith('.npz') and not f.startswith('.')
+    }

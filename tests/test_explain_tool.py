@@ -1,0 +1,158 @@
+"""tools/explain.py end to end on the four tiny families and on bad input."""
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+from conftest import REPO, moving_square_clip, write_mp4
+
+from mmaction_aosa.engine.io import load_map, read_summary
+
+FAMILIES = {  # config, frames the model sees
+    'r3d': 16, 'r2plus1d': 16, 'slowfast': 32, 'timesformer': 8}
+# small AOSA (N = 4×4 masks) keeps each run to seconds
+FAST = ['explainer.anchor_stride=28', 'explainer.box_size=56',
+        'explainer.batch_size=16']
+
+
+@pytest.fixture(scope='module')
+def videos(tmp_path_factory):
+    root = tmp_path_factory.mktemp('videos')
+    for i, (start, vel) in enumerate([((4, 40), (3, 0)), ((100, 40),
+                                                          (-3, 0))]):
+        frames, _ = moving_square_clip(T=32, H=128, W=128, start=start,
+                                       velocity=vel, size=20, seed=i)
+        write_mp4(str(root / 'videos' / f'clip{i}.mp4'), frames)
+    short, _ = moving_square_clip(T=8, H=128, W=128)
+    write_mp4(str(root / 'videos' / 'short.mp4'), short)
+    (root / 'videos' / 'corrupt.mp4').write_bytes(b'\x00not an mp4' * 100)
+    (root / 'good.txt').write_text('clip0.mp4 0\nclip1.mp4 1\n')
+    (root / 'bad.txt').write_text(
+        'clip0.mp4 0\nmissing.mp4 1\ncorrupt.mp4 2\nshort.mp4 3\n')
+    return root
+
+
+def explain(config, work_dir, *extra, ann=None, root=None, opts=()):
+    cmd = [sys.executable, osp.join(REPO, 'tools', 'explain.py'),
+           osp.join(REPO, 'configs', config), '--work-dir', str(work_dir),
+           *extra]
+    options = list(FAST) + list(opts)
+    if ann is not None:
+        options += [f'test_dataloader.dataset.ann_file={ann}',
+                    f'test_dataloader.dataset.data_prefix.video={root}']
+    cmd += ['--cfg-options', *options]
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=REPO,
+                          timeout=600)
+
+
+def no_temp_files(work_dir):
+    for dirpath, _, files in os.walk(work_dir):
+        assert not [f for f in files if f.startswith('.tmp_')], dirpath
+
+
+def check_mp4(path, frames, size):
+    cap = cv2.VideoCapture(str(path))
+    n = 0
+    while True:
+        ok, img = cap.read()
+        if not ok:
+            break
+        assert img.shape[:2] == size
+        n += 1
+    assert n == frames
+
+
+@pytest.mark.parametrize('family', sorted(FAMILIES))
+def test_explain_writes_outputs_for_each_family(family, videos, tmp_path):
+    T = FAMILIES[family]
+    res = explain(f'aosa_tiny_{family}_synthetic.py', tmp_path,
+                  ann=videos / 'good.txt', root=videos / 'videos')
+    assert res.returncode == 0, res.stderr[-3000:] + res.stdout[-3000:]
+    summary = read_summary(str(tmp_path / 'summary.json'))
+    assert set(summary) == {'clip0', 'clip1'}
+    for vid, rec in summary.items():
+        assert rec['status'] == 'ok' and rec['error'] is None
+        assert 0 <= rec['target'] < 4 and 0 < rec['score'] <= 1
+        m = load_map(str(tmp_path / 'maps' / f'{vid}.npz'))
+        assert m['saliency'].shape == (T, 112, 112)
+        assert np.isfinite(m['saliency']).all()
+        assert m['method'] == 'AOSA' and m['target'] == rec['target']
+        assert m['params']['anchor_stride'] == 28
+        assert m['probs'].shape == (4, )
+        assert m['score'] == pytest.approx(m['probs'][m['target']])
+        check_mp4(tmp_path / 'vis' / f'{vid}.mp4', T, (112, 112))
+    no_temp_files(tmp_path)
+
+
+def test_bad_videos_are_recorded_and_the_run_goes_on(videos, tmp_path):
+    res = explain('aosa_tiny_r3d_synthetic.py', tmp_path, '--no-vis',
+                  ann=videos / 'bad.txt', root=videos / 'videos')
+    assert res.returncode == 1, res.stderr[-3000:]
+    s = read_summary(str(tmp_path / 'summary.json'))
+    assert s['clip0']['status'] == 'ok'
+    assert 'video not found' in s['missing']['error']
+    assert s['corrupt']['status'] == 'failed'
+    assert 'cannot decode' in s['corrupt']['error']
+    assert 'fewer than the 32' in s['short']['error']
+    assert sorted(os.listdir(tmp_path / 'maps')) == ['clip0.npz']
+    assert not (tmp_path / 'vis').exists()
+    no_temp_files(tmp_path)
+
+    # a rerun skips the finished video and retries the failed ones
+    before = os.stat(tmp_path / 'maps' / 'clip0.npz').st_mtime_ns
+    res = explain('aosa_tiny_r3d_synthetic.py', tmp_path, '--no-vis',
+                  ann=videos / 'bad.txt', root=videos / 'videos')
+    assert res.returncode == 1
+    assert os.stat(tmp_path / 'maps' / 'clip0.npz').st_mtime_ns == before
+    lines = [json.loads(x) for x in
+             (tmp_path / 'summary.json').read_text().splitlines()]
+    assert sum(r['video'] == 'clip0' for r in lines) == 1
+    assert sum(r['video'] == 'missing' for r in lines) == 2
+
+
+def test_target_out_of_range_and_nan_scores(videos, tmp_path):
+    res = explain('aosa_tiny_r3d_synthetic.py', tmp_path / 'a', '--no-vis',
+                  ann=videos / 'good.txt', root=videos / 'videos',
+                  opts=['explain_target=7'])
+    assert res.returncode == 1
+    s = read_summary(str(tmp_path / 'a' / 'summary.json'))
+    assert all('target class 7 is out of range for a model with 4 classes'
+               in r['error'] for r in s.values())
+    res = explain('aosa_tiny_r3d_synthetic.py', tmp_path / 'b', '--video',
+                  str(videos / 'videos' / 'clip0.mp4'), '--no-vis',
+                  opts=['model.data_preprocessor.std=[0,0,0]',
+                        'model.data_preprocessor.mean=[0,0,0]'])
+    assert res.returncode == 1
+    s = read_summary(str(tmp_path / 'b' / 'summary.json'))
+    assert 'non-finite' in s['clip0']['error']
+
+
+def test_bad_arguments_fail_before_any_video(videos, tmp_path):
+    cfg = 'aosa_tiny_r3d_synthetic.py'
+    res = explain(cfg, tmp_path, str(tmp_path / 'missing.pth'))
+    assert res.returncode == 2 and 'checkpoint not found' in res.stderr
+    res = explain(cfg, tmp_path, '--explainer', 'NoSuchMethod')
+    assert res.returncode == 2 and 'unknown explainer' in res.stderr
+    assert 'aosa' in res.stderr  # lists what is available
+    res = explain('no_such_config.py', tmp_path)
+    assert res.returncode == 2 and 'config not found' in res.stderr
+    res = explain(cfg, tmp_path, '--video', str(tmp_path / 'nope.mp4'))
+    assert res.returncode == 2 and 'video not found' in res.stderr
+    assert not (tmp_path / 'maps').exists()
+
+
+def test_single_video_with_checkpoint(videos, tmp_path):
+    import torch
+    from conftest import build_model
+    ckpt = tmp_path / 'tiny.pth'
+    torch.save({'state_dict': build_model('tiny_r3d').state_dict(),
+                'meta': {'dataset_meta': {'classes': list('wxyz')}}}, ckpt)
+    res = explain('aosa_tiny_r3d_synthetic.py', tmp_path / 'out', str(ckpt),
+                  '--video', str(videos / 'videos' / 'clip1.mp4'))
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert (tmp_path / 'out' / 'maps' / 'clip1.npz').exists()
+    assert (tmp_path / 'out' / 'vis' / 'clip1.mp4').exists()
