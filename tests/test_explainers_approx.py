@@ -8,7 +8,9 @@ import mmaction_aosa  # noqa: F401  registers everything
 from mmaction_aosa.explainers import (AOSA, AOSAApprox, ExplainError, Tubes,
                                       conditional_fill, conditional_mean,
                                       conditional_std, dense_mask_sums,
-                                      union_box_sums)
+                                      saliency_map, union_box_sums)
+from mmaction_aosa.explainers.aosa_approx import (box_saliency_map,
+                                                  union_box_scatter)
 from mmaction_aosa.explainers.conditional import shift_radius
 from mmaction_aosa.registry import EXPLAINERS
 from mmaction_aosa.scoring import Scorer
@@ -266,6 +268,19 @@ def test_box_sums_equal_dense_sums(K):
     a = union_box_sums(contrib, tubes)
     b = dense_mask_sums(contrib, tubes, batch_size=7)
     assert torch.allclose(a, b)
+
+
+@pytest.mark.parametrize('map_form', ['drop', 'paper'])
+@pytest.mark.parametrize('K', [0, 3])
+def test_box_map_step_equals_dense_map_step(map_form, K):
+    tubes = random_tubes(K=K, seed=K + 1)
+    scores = torch.rand(tubes.num_masks, dtype=torch.float64)
+    a = box_saliency_map(tubes, scores, 0.9, map_form)
+    b = saliency_map(tubes, scores, 0.9, map_form, batch_size=8)
+    assert torch.allclose(a, b, atol=1e-6)
+    if map_form == 'drop':  # voxels covered by no mask stay exactly 0
+        count = union_box_scatter(torch.ones_like(scores), tubes)
+        assert (a[count.round() == 0] == 0).all()
 
 
 def test_approx_cost_does_not_grow_with_masks():
