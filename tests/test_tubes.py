@@ -5,7 +5,8 @@ from conftest import moving_square_clip
 
 from mmaction_aosa.tubes.flow import compute_flow, to_gray_uint8
 from mmaction_aosa.tubes.masks import (cooccurrence, integrate,
-                                       render_occlusion, tube_boxes)
+                                       occlusion_indices, render_occlusion,
+                                       tube_boxes)
 from mmaction_aosa.tubes.tracking import anchor_grid, track_points
 
 
@@ -13,7 +14,8 @@ def test_anchor_grid_matches_paper_layout():
     a = anchor_grid(112, 112, 8)
     assert a.shape == (196, 2)  # N = (112/8)^2, the paper's setting
     assert a[0].tolist() == [4.0, 4.0] and a[1].tolist() == [12.0, 4.0]
-    assert anchor_grid(256, 256, 10).shape == (625, 2)
+    assert anchor_grid(256, 256, 10).shape == (676, 2)  # SlowFast, s=10
+    assert anchor_grid(224, 224, 8).shape == (784, 2)  # TimeSformer
 
 
 def test_tracking_follows_square_within_1px_per_frame():
@@ -115,3 +117,10 @@ def test_integration_is_union_of_k_plus_one_tubes():
                 a, b, c, d = boxes[j, t]
                 expect[t, b:d, a:c] = True
         assert (occ[i] == expect).all()
+    # the sparse form lists each occluded voxel of each mask exactly once
+    flat = occlusion_indices(torch.from_numpy(boxes),
+                             torch.from_numpy(groups), torch.arange(N), H, W)
+    assert len(flat) == len(torch.unique(flat)) == int(occ.sum())
+    dense = torch.zeros(N * T * H * W, dtype=torch.bool)
+    dense[flat] = True
+    assert (dense.view(N, T, H, W).numpy() == occ).all()

@@ -14,7 +14,8 @@ import torch
 from ..registry import EXPLAINERS
 from ..scoring import Scorer
 from ..tubes.flow import FLOW_METHODS, compute_flow, to_gray_uint8
-from ..tubes.masks import cooccurrence, integrate, render_occlusion, tube_boxes
+from ..tubes.masks import (cooccurrence, integrate, occlusion_indices,
+                           render_occlusion, tube_boxes)
 from ..tubes.tracking import anchor_grid, track_points
 from .base import BaseExplainer
 
@@ -49,6 +50,14 @@ class Tubes:
         return render_occlusion(self.boxes, self.groups, indices, self.height,
                                 self.width)
 
+    def occluded_voxels(self, indices: torch.Tensor):
+        """(mask position in ``indices``, flat voxel of T×H×W) pairs."""
+        T = self.boxes.shape[1]
+        flat = occlusion_indices(self.boxes, self.groups, indices,
+                                 self.height, self.width)
+        size = T * self.height * self.width
+        return flat // size, flat % size
+
     def batches(self, batch_size: int):
         """Yield (indices, dense occlusion) one batch at a time."""
         for i in range(0, self.num_masks, batch_size):
@@ -80,15 +89,22 @@ def saliency_map(tubes: Tubes, scores: torch.Tensor, base_score: float,
     T = tubes.boxes.shape[1]
     shape = (T, tubes.height, tubes.width)
     dev = tubes.boxes.device
+    size = T * tubes.height * tubes.width
     scores = scores.to(dev, torch.float64)
-    weighted = torch.zeros(shape, dtype=torch.float64, device=dev)
-    count = torch.zeros(shape, dtype=torch.float64, device=dev)
+    weighted = torch.zeros(size, dtype=torch.float64, device=dev)
+    count = torch.zeros(size, dtype=torch.float64, device=dev)
     weights = scores if map_form == 'paper' else base_score - scores
-    for idx, occ in tubes.batches(batch_size):
-        occ = occ.reshape(len(idx), -1).to(torch.float64)
-        weighted += (weights[idx.to(dev)] @ occ).view(shape)
+    # sparse accumulation: only the voxels each mask occludes are touched
+    step = 64
+    for i in range(0, tubes.num_masks, step):
+        idx = torch.arange(i, min(i + step, tubes.num_masks), device=dev)
+        which, voxel = tubes.occluded_voxels(idx)
+        weighted.index_add_(0, voxel, weights[idx][which])
         if map_form == 'drop':
-            count += occ.sum(0).view(shape)
+            count.index_add_(0, voxel, torch.ones_like(voxel,
+                                                       dtype=torch.float64))
+    weighted = weighted.view(shape)
+    count = count.view(shape)
     if map_form == 'paper':
         # Σ f_i (1 − occ_i) / N
         out = (scores.sum() - weighted) / tubes.num_masks

@@ -5,8 +5,6 @@ frame, empty where the track is not valid) and made dense only for one
 scoring batch at a time: dense masks of every anchor of a SlowFast clip
 (676 × 32×256×256) would need gigabytes.
 """
-from typing import Optional
-
 import numpy as np
 import torch
 
@@ -98,6 +96,57 @@ def integrate(similarity: np.ndarray, num_cooccurring: int = 3) -> np.ndarray:
     return np.concatenate([own, order], axis=1)
 
 
+def occlusion_indices(boxes: torch.Tensor, groups: torch.Tensor,
+                      indices: torch.Tensor, height: int, width: int,
+                      unique: bool = True) -> torch.Tensor:
+    """Flat voxel indices occluded by a batch of integrated masks.
+
+    Work and memory scale with the boxes' area (B·(K+1)·T·h·w), not with
+    the clip size: a SlowFast clip (32×256×256) costs the same per mask as
+    a 16×112×112 one.
+
+    Args:
+        boxes (Tensor): N×T×4 int boxes.
+        groups (Tensor): N×(K+1) member indices from :func:`integrate`.
+        indices (Tensor): B mask indices.
+        height, width (int): frame size.
+        unique (bool): Remove duplicates where members of a mask overlap
+            (the union counts each voxel once).
+
+    Returns:
+        Tensor: int64 indices into a flattened B×T×H×W volume.
+    """
+    dev = boxes.device
+    members = boxes[groups[indices]].long()  # B×(K+1)×T×4
+    B, K1, T = members.shape[:3]
+    bh = int((members[..., 3] - members[..., 1]).max().clamp(min=0))
+    bw = int((members[..., 2] - members[..., 0]).max().clamp(min=0))
+    if bh == 0 or bw == 0:
+        return torch.zeros(0, dtype=torch.long, device=dev)
+    ys = members[..., 1:2] + torch.arange(bh, device=dev)  # B×K1×T×bh
+    xs = members[..., 0:1] + torch.arange(bw, device=dev)  # B×K1×T×bw
+    valid = ((ys < members[..., 3:4])[..., :, None] &
+             (xs < members[..., 2:3])[..., None, :])  # B×K1×T×bh×bw
+    if unique and K1 > 1:
+        # a point of member j that lies in the box of an earlier member m < j
+        # is already counted: the union keeps each voxel once, with no sort
+        # and no scratch volume (cost ∝ (K+1)² × box area)
+        mb = members.permute(0, 2, 1, 3)[:, None]  # B×1×T×K1(m)×4
+        in_y = ((ys[..., None, :] >= mb[..., 1:2]) &
+                (ys[..., None, :] < mb[..., 3:4]))  # B×K1(j)×T×K1(m)×bh
+        in_x = ((xs[..., None, :] >= mb[..., 0:1]) &
+                (xs[..., None, :] < mb[..., 2:3]))  # B×K1(j)×T×K1(m)×bw
+        earlier = torch.ones(K1, K1, dtype=torch.bool, device=dev).tril(-1)
+        in_y = in_y & earlier[None, :, None, :, None]
+        dup = (in_y.unsqueeze(-1) & in_x.unsqueeze(-2)).any(dim=3)
+        valid &= ~dup
+    bt = (torch.arange(B, device=dev)[:, None, None] * T +
+          torch.arange(T, device=dev)[None, None, :])  # B×1×T
+    flat = ((bt[..., None, None] * height + ys[..., :, None]) * width +
+            xs[..., None, :])
+    return flat[valid]
+
+
 def render_occlusion(boxes: torch.Tensor, groups: torch.Tensor,
                      indices: torch.Tensor, height: int,
                      width: int) -> torch.Tensor:
@@ -112,15 +161,9 @@ def render_occlusion(boxes: torch.Tensor, groups: torch.Tensor,
     Returns:
         Tensor: B×T×H×W bool, True where occluded.
     """
-    dev = boxes.device
-    members = boxes[groups[indices]]  # B×(K+1)×T×4
-    ys = torch.arange(height, device=dev)
-    xs = torch.arange(width, device=dev)
-    occ: Optional[torch.Tensor] = None
-    for m in range(members.shape[1]):  # K+1 members, a handful
-        b = members[:, m]  # B×T×4
-        rows = (ys >= b[..., 1:2]) & (ys < b[..., 3:4])  # B×T×H
-        cols = (xs >= b[..., 0:1]) & (xs < b[..., 2:3])  # B×T×W
-        part = rows[..., :, None] & cols[..., None, :]
-        occ = part if occ is None else occ | part
-    return occ
+    B, T = len(indices), boxes.shape[1]
+    occ = torch.zeros(B * T * height * width, dtype=torch.bool,
+                      device=boxes.device)
+    occ[occlusion_indices(boxes, groups, indices, height, width,
+                          unique=False)] = True
+    return occ.view(B, T, height, width)

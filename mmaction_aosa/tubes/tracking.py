@@ -7,13 +7,17 @@ import numpy as np
 def anchor_grid(height: int, width: int, stride: int) -> np.ndarray:
     """Anchors every ``stride`` px at ``stride/2 + k*stride`` (paper's s).
 
+    Every such point inside the frame is an anchor, so N = (H/s)·(W/s) when
+    s divides the size (112 px, s=8: N=196) and the grid reaches the far
+    edge otherwise (256 px, s=10: 26×26 = 676).
+
     Returns:
-        np.ndarray: N×2 float32 (x, y), N = floor(H/s)·floor(W/s), row-major.
+        np.ndarray: N×2 float32 (x, y), row-major.
     """
     if stride <= 0:
         raise ValueError(f'anchor_stride must be positive, got {stride}')
-    ys = stride / 2 + stride * np.arange(height // stride)
-    xs = stride / 2 + stride * np.arange(width // stride)
+    ys = np.arange(stride / 2, height, stride)
+    xs = np.arange(stride / 2, width, stride)
     if len(xs) == 0 or len(ys) == 0:
         raise ValueError(f'anchor_stride {stride} is larger than the clip '
                          f'({height}×{width})')
