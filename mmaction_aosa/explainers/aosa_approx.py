@@ -29,9 +29,9 @@ is 2^{K+1}−1 look-ups per mask and frame (15 for K=3), independent of the
 box size and clip size; for K+1 > 6 members it falls back to dense masks
 rendered batch-wise (one T·H·W dot product per mask). The map step is the
 same formula as AOSA's (:func:`saliency_map`), computed as the transpose
-of the box sums: each intersection box scatters ±f̂_m into a 2D difference array
-whose cumulative sums give the map (:func:`box_saliency_map`; it agrees with
-the dense map step to float64 rounding, tested), instead of N dense
+of the box sums: each intersection box scatters ±f̂_m into a 2D
+difference array whose cumulative sums give the map (:func:`box_saliency_map`; it agrees
+with the dense map step to float64 rounding, tested), instead of N dense
 T×H×W masks, which took ~1 s of the ~3 s per map at N=196 on CPU.
 """
 import itertools

@@ -1,4 +1,7 @@
-"""Conditional sampling of occluded boxes (DESIGN.md §1, "Conditional sampling").
+"""Conditional sampling of occluded boxes (DESIGN.md §1).
+
+Section "Conditional sampling" of the design: AOSA's
+``fill='conditional'``, and the mean μ that AOSA-approx uses.
 
 The paper fills an occluded box with draws from N(μ, Σ) estimated from "the
 patches of the box's size that include the anchor, taken from the region
@@ -179,7 +182,9 @@ def conditional_fill(x: torch.Tensor,
     t_idx = torch.arange(T, device=dev)
     b_idx = torch.arange(B, device=dev)
     c_idx = torch.arange(C, device=dev)
-    noise = torch.zeros(B, C, T, H, W, dtype=torch.float64, device=dev)
+    # the full-size tensors in x's dtype (B×C×T×H×W float64 would be 150 MB
+    # for a batch of 32 clips of 16×112×112); box statistics in float64
+    noise = torch.zeros(B, C, T, H, W, dtype=x.dtype, device=dev)
     flat = noise.view(-1)
     members = tubes.boxes[tubes.groups[indices.to(tubes.groups.device)]]
     members = members.to(dev).long()  # B×M×T×4
@@ -220,6 +225,5 @@ def conditional_fill(x: torch.Tensor,
                     c_idx[None, None, :, None, None]) * T +
                    t_idx[None, :, None, None, None]) * H +
                   yy[:, :, None, :, None]) * W + xx[:, :, None, None, :])
-        flat[index[inside]] = vals[inside]
-    values = mu[None] + noise
-    return values.to(x.dtype)
+        flat[index[inside]] = vals[inside].to(x.dtype)
+    return noise.add_(mu.to(x.dtype)[None])

@@ -5,7 +5,7 @@ its gradient with :func:`torch.autograd.grad` on the captured tensor, so no
 module backward hook is involved (mmaction2's own GradCAM uses the
 deprecated ``register_backward_hook`` and fails on TimeSformer).
 """
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -118,7 +118,8 @@ class GradCAM(BaseExplainer):
             return layers[-1], 'input'
         return backbone, 'output'
 
-    def _maps(self, captured, model) -> List[torch.Tensor]:
+    def _maps(self, captured, model) -> Tuple[List[torch.Tensor], nn.Module]:
+        """The captured tensors (tuples flattened) and the backbone."""
         backbone = getattr(model, 'backbone', None)
         tensors = []
         for c in captured:
