@@ -116,9 +116,12 @@ def test_occlusion3d_default_geometry():
     win, st = ex.geometry(16, 112, 112)
     assert win == (8, 16, 16)  # half the clip, 2% of 112×112 ≈ 16×16
     assert st == (4, 8, 8)
+    # derived window and strides through the brute force (10% keeps it fast)
+    ex = Occlusion3D(area_fraction=0.1)
     model = TinyConv()
     x = clip_of((3, 8, 32, 32))
     win, st = ex.geometry(8, 32, 32)
+    assert win == (4, 10, 10) and st == (2, 5, 5)
     sal = ex.explain(model, x, 0)
     ref = brute_force_occlusion(model, x, 0, win, st)
     assert torch.allclose(sal, ref, atol=1e-6)
