@@ -1,0 +1,91 @@
+"""Tables and plots of evaluation results (``metrics.json`` → md, PNG)."""
+from typing import Dict, Optional
+
+
+def _fmt(v, digits: int = 3) -> str:
+    if v is None:
+        return '–'
+    if isinstance(v, float):
+        return f'{v:.{digits}f}'
+    return str(v)
+
+
+def markdown_table(results: Dict[str, dict],
+                   title: Optional[str] = None) -> str:
+    """A table in the layout of the AOSA paper's Tables I and IV.
+
+    Args:
+        results (dict): ``{method: {deletion, insertion, overall, spt,
+            seconds_per_map, num_videos}}`` (``metrics.json``).
+        title (str, optional): A heading line above the table.
+
+    Returns:
+        str: Markdown. The best value of each column is in bold.
+    """
+    cols = [('deletion', 'Deletion ↓', min), ('insertion', 'Insertion ↑', max),
+            ('overall', 'Over-all ↑', max), ('spt', 'S-PT ↑', max),
+            ('seconds_per_map', 'Time / map (s) ↓', min)]
+    best = {}
+    for key, _, pick in cols:
+        vals = [r.get(key) for r in results.values()
+                if isinstance(r.get(key), (int, float))]
+        best[key] = pick(vals) if vals else None
+    lines = []
+    if title:
+        lines += [title, '']
+    lines.append('| Method | ' + ' | '.join(c[1] for c in cols) +
+                 ' | Videos |')
+    lines.append('|---|' + '---:|' * (len(cols) + 1))
+    for method, r in results.items():
+        cells = []
+        for key, _, _ in cols:
+            v = r.get(key)
+            digits = 3 if key != 'seconds_per_map' else 2
+            s = _fmt(float(v) if isinstance(v, (int, float)) else v, digits)
+            if v is not None and best[key] is not None and v == best[key] \
+                    and len(results) > 1:
+                s = f'**{s}**'
+            cells.append(s)
+        lines.append(f'| {method} | ' + ' | '.join(cells) +
+                     f" | {r.get('num_videos', '–')} |")
+    return '\n'.join(lines) + '\n'
+
+
+def plot_curves(curves: Dict[str, dict], path: str,
+                title: Optional[str] = None) -> str:
+    """Mean deletion and insertion curves, one line per method.
+
+    Args:
+        curves (dict): ``{method: {'deletion_curve': [...],
+            'insertion_curve': [...]}}``; methods without curves are left
+            out.
+        path (str): PNG to write.
+
+    Returns:
+        str: ``path``.
+    """
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    import numpy as np
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+    for ax, key, name in ((axes[0], 'deletion_curve', 'Deletion'),
+                          (axes[1], 'insertion_curve', 'Insertion')):
+        for method, c in curves.items():
+            y = c.get(key)
+            if not y:
+                continue
+            x = np.linspace(0, 1, len(y))
+            ax.plot(x, y, label=method)
+        ax.set_title(name)
+        ax.set_xlabel('fraction of voxels ' +
+                      ('deleted' if key.startswith('del') else 'inserted'))
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel('target-class probability')
+    axes[1].legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
