@@ -1,0 +1,101 @@
+"""tools/eval_saliency.py end to end on generated clips with boxes."""
+import json
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+from conftest import REPO
+
+from mmaction_aosa.engine.io import load_map
+
+CONFIG = osp.join(REPO, 'configs', 'tiny', 'tiny_r3d_synthetic.py')
+CKPT = osp.join(REPO, 'checkpoints', 'tiny_r3d_synthetic.pth')
+KEYS = {'deletion', 'insertion', 'overall', 'spt', 'seconds_per_map',
+        'num_videos'}
+
+
+@pytest.fixture(scope='module')
+def data_root(tmp_path_factory):
+    from mmaction_aosa.datasets import generate_dataset
+    root = tmp_path_factory.mktemp('synthetic')
+    generate_dataset(str(root / 'test'), 3, 4242)
+    return root
+
+
+def eval_tool(work_dir, data_root, *args):
+    cmd = [sys.executable, osp.join(REPO, 'tools', 'eval_saliency.py'),
+           CONFIG] + ([CKPT] if osp.isfile(CKPT) else []) + [
+               '--work-dir', str(work_dir), '--steps', '4',
+               '--cfg-options',
+               f'test_dataloader.dataset.data_root={data_root}', *args]
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=REPO,
+                          timeout=600)
+
+
+@pytest.fixture(scope='module')
+def first_run(tmp_path_factory, data_root):
+    work = tmp_path_factory.mktemp('eval')
+    r = eval_tool(work, data_root, '--explainers', 'gradcam',
+                  'aosa:anchor_stride=28,box_size=56', '--sanity', '1')
+    assert r.returncode == 0, r.stderr[-3000:]
+    return work
+
+
+def test_writes_metrics_table_and_plots(first_run):
+    with open(first_run / 'metrics.json') as f:
+        metrics = json.load(f)
+    assert list(metrics) == ['gradcam', 'aosa[anchor_stride=28,box_size=56]']
+    for m in metrics.values():
+        assert KEYS <= set(m)
+        assert m['num_videos'] == 3
+        assert m['overall'] == pytest.approx(m['insertion'] - m['deletion'])
+        assert 0 <= m['spt'] <= 1  # the generated boxes were found
+        assert m['spt_frames'] == 3 * 16
+        assert m['seconds_per_map'] > 0
+    with open(first_run / 'curves.json') as f:
+        curves = json.load(f)
+    assert len(curves['gradcam']['deletion_curve']) == 5  # --steps 4
+    table = (first_run / 'metrics.md').read_text()
+    assert '| Method | Deletion ↓ | Insertion ↑ | Over-all ↑ | S-PT ↑' in table
+    assert table.count('\n| ') == 3
+    for png in ('curves.png', 'sanity.png'):
+        assert (first_run / png).read_bytes()[:4] == b'\x89PNG'
+    with open(first_run / 'sanity.json') as f:
+        sanity = json.load(f)
+    assert sanity['gradcam'][0]['stage'] == 'original'
+    assert [r['stage'] for r in sanity['gradcam']][1:3] == ['head', 'layer4']
+    # maps are kept for reuse, one per video
+    maps = sorted((first_run / 'gradcam' / 'maps').glob('*.npz'))
+    assert len(maps) == 3
+    assert load_map(str(maps[0]))['saliency'].shape == (16, 112, 112)
+
+
+def test_reads_maps_of_explain_and_reproduces(first_run, data_root,
+                                              tmp_path):
+    r = eval_tool(tmp_path, data_root, '--explainers', 'gradcam', '--maps',
+                  str(first_run / 'gradcam'), '--boxes', 'none')
+    assert r.returncode == 0, r.stderr[-3000:]
+    with open(tmp_path / 'metrics.json') as f:
+        got = json.load(f)['gradcam']
+    with open(first_run / 'metrics.json') as f:
+        ref = json.load(f)['gradcam']
+    for k in ('deletion', 'insertion', 'overall'):
+        assert got[k] == pytest.approx(ref[k], abs=1e-6)
+    assert got['spt'] is None  # --boxes none: no ground truth
+    assert got['num_videos'] == 3
+    assert not (tmp_path / 'gradcam' / 'maps').exists()  # read, not copied
+
+
+def test_bad_arguments_exit_2(tmp_path, capsys):
+    sys.path.insert(0, osp.join(REPO, 'tools'))
+    import eval_saliency
+    assert eval_saliency.main([CONFIG, '--explainers', 'nosuchmethod',
+                               '--work-dir', str(tmp_path)]) == 2
+    assert 'unknown explainer' in capsys.readouterr().err
+    assert eval_saliency.main([CONFIG, '--explainers', 'aosa:map_form',
+                               '--work-dir', str(tmp_path)]) == 2
+    assert eval_saliency.main([CONFIG, '--explainers', 'gradcam', '--maps',
+                               str(tmp_path / 'none')]) == 2
+    assert eval_saliency.main([CONFIG, str(tmp_path / 'x.pth'),
+                               '--explainers', 'gradcam']) == 2
