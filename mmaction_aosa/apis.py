@@ -10,7 +10,7 @@ from typing import Optional, Sequence
 from mmengine.config import Config, ConfigDict
 
 from .compat import CheckpointError, init_dist_cpu_safe, load_checkpoint
-from .registry import EXPLAINERS
+from .registry import EXPLAINERS, build_explainer
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 EXPLAINER_CONFIG_DIR = osp.join(REPO_ROOT, 'configs', '_base_', 'explainers')
@@ -100,7 +100,8 @@ def build_explain_config(cfg: Config,
     dl = copy.deepcopy(cfg.test_dataloader)
     dl.dataset = dict(type='ExplainDataset', dataset=dataset)
     dl.batch_size = 1
-    dl.setdefault('sampler', dict(type='DefaultSampler', shuffle=False))
+    # no padding of the last round: each video is explained exactly once
+    dl.sampler = dict(type='DefaultSampler', shuffle=False, round_up=False)
     if dl.get('num_workers', 0) == 0:
         dl.persistent_workers = False
     cfg.test_dataloader = dl
@@ -123,7 +124,18 @@ def build_explain_config(cfg: Config,
         cfg.env_cfg['dist_cfg'] = dict(backend='gloo')
         # mmengine's default DDP wrapper passes CUDA device_ids
         cfg.model_wrapper_cfg = dict(
-            type='MMDistributedDataParallel', broadcast_buffers=False)
+            type='MMDistributedDataParallel', broadcast_buffers=False,
+            device_ids=None)
+    vis_cfg = dict(cfg.get('visualizer') or {})
+    cfg.visualizer = dict(
+        type='SaliencyVisualizer',
+        vis_backends=vis_cfg.get('vis_backends',
+                                 [dict(type='LocalVisBackend')]),
+        class_names=class_names)
+    # reproducible random weights when no checkpoint is given
+    cfg.randomness = dict(cfg.get('randomness') or {})
+    if cfg.randomness.get('seed') is None:
+        cfg.randomness['seed'] = 0
     cfg.setdefault('default_scope', 'mmaction')
     return cfg
 
@@ -173,7 +185,7 @@ def run_explain(config: str,
         'work_dirs', osp.splitext(osp.basename(config))[0])
     exp_cfg = resolve_explainer(explainer, cfg)
     try:
-        EXPLAINERS.build(exp_cfg)  # fail now on bad explainer arguments
+        build_explainer(exp_cfg)  # fail now on bad explainer arguments
     except (TypeError, ValueError, KeyError) as exc:
         raise ExplainConfigError(f'bad explainer config {exp_cfg}: {exc}')
     cfg = build_explain_config(cfg, work_dir, exp_cfg, video, launcher, vis,
@@ -197,6 +209,7 @@ def run_explain(config: str,
             for h in runner.hooks:
                 if type(h).__name__ == 'SaliencyWriterHook':
                     h.class_names = list(meta_classes)
+            runner.visualizer.class_names = list(meta_classes)
     else:
         runner.logger.warning('no checkpoint given: explaining a model with '
                               'random weights')

@@ -4,6 +4,20 @@
 baselines). Metrics, hooks, models and visualisers are registered in
 mmaction2's own registries so that mmaction2 configs can name them.
 """
-from mmengine.registry import Registry
+from mmengine.registry import DefaultScope, Registry
 
-EXPLAINERS = Registry('explainer', locations=['mmaction_aosa.explainers'])
+EXPLAINERS = Registry(
+    'explainer', scope='mmaction_aosa', locations=['mmaction_aosa.explainers'])
+
+
+def build_explainer(cfg):
+    """Build an explainer from a config dict (or pass an instance through).
+
+    Runs under this package's scope, so that a run whose default scope is
+    ``mmaction`` (every mmaction2 config) builds explainers without
+    mmengine's cross-scope fallback warning.
+    """
+    if not isinstance(cfg, dict):
+        return cfg
+    with DefaultScope.overwrite_default_scope('mmaction_aosa'):
+        return EXPLAINERS.build(cfg)

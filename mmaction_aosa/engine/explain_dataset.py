@@ -23,13 +23,16 @@ def video_path(info: dict) -> Optional[str]:
     return info.get('filename') or info.get('frame_dir')
 
 
-def video_id(info: dict, root: Optional[str] = None) -> str:
+def video_id(info: dict, root: Optional[str] = None,
+             keep_ext: bool = False) -> str:
     """A file-name-safe id of a video, unique within a dataset.
 
     The path relative to the dataset's ``root`` (its ``data_prefix``)
     without extension, ``/`` turned into ``__``: ``ApplyEyeMakeup/
     v_ApplyEyeMakeup_g01_c01.avi`` → ``ApplyEyeMakeup__v_ApplyEyeMakeup_g01_
-    c01``. A path outside ``root`` keeps its file stem.
+    c01``. A path outside ``root`` keeps its file stem. ``keep_ext`` keeps
+    the extension (``clip.avi`` → ``clip_avi``) to tell apart files that
+    differ only by it.
     """
     path = video_path(info) or f"video_{info.get('sample_idx', 0)}"
     path = osp.normpath(path)
@@ -39,7 +42,8 @@ def video_id(info: dict, root: Optional[str] = None) -> str:
         if not r.startswith('..'):
             rel = r
     if info.get('filename'):
-        rel = osp.splitext(rel)[0]
+        stem, ext = osp.splitext(rel)
+        rel = stem + ('_' + ext[1:] if keep_ext and ext else '')
     rel = rel.replace(os.sep, '__')
     return ''.join(c if c.isalnum() or c in '-_.' else '_' for c in rel)
 
@@ -74,17 +78,28 @@ class ExplainDataset(Dataset):
         self.check_length = check_length
         prefix = getattr(self.dataset, 'data_prefix', None) or {}
         self.root = prefix.get('video') or prefix.get('img') or None
+        infos = [self.dataset.get_data_info(i)
+                 for i in range(len(self.dataset))]
+        ids = [video_id(info, self.root) for info in infos]
+        dup = {v for v in ids if ids.count(v) > 1} if len(set(ids)) < len(
+            ids) else set()
+        self.ids = [
+            video_id(info, self.root, keep_ext=True) if v in dup else v
+            for v, info in zip(ids, infos)
+        ]
+        if len(set(self.ids)) < len(self.ids):
+            raise ValueError('the test set lists the same video twice: '
+                             f'{sorted({v for v in self.ids if self.ids.count(v) > 1})[:5]}')  # noqa: E501
         skip = set(skip_ids)
         self.indices = [
-            i for i in range(len(self.dataset))
-            if self.video_id(i) not in skip
+            i for i in range(len(self.dataset)) if self.ids[i] not in skip
         ]
         self.num_skipped = len(self.dataset) - len(self.indices)
         self.min_frames = required_frames(self.dataset.pipeline)
 
     def video_id(self, index: int) -> str:
         """Id of the wrapped dataset's video ``index``."""
-        return video_id(self.dataset.get_data_info(index), self.root)
+        return self.ids[index]
 
     def __len__(self) -> int:
         return len(self.indices)
@@ -109,7 +124,7 @@ class ExplainDataset(Dataset):
 
     def __getitem__(self, idx: int) -> dict:
         info = self.dataset.get_data_info(self.indices[idx])
-        vid = video_id(info, self.root)
+        vid = self.ids[self.indices[idx]]
         try:
             results = self._run_pipeline(dict(info))
         except Exception as exc:  # noqa: BLE001 - recorded, never fatal

@@ -1,3 +1,3 @@
-from .saliency_recognizer import SaliencyRecognizer, pick_view
+from .saliency_recognizer import SaliencyRecognizer, explain_sample, pick_view
 
-__all__ = ['SaliencyRecognizer', 'pick_view']
+__all__ = ['SaliencyRecognizer', 'explain_sample', 'pick_view']

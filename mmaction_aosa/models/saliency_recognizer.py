@@ -6,7 +6,7 @@ from mmengine.model import BaseModel
 
 from mmaction.registry import MODELS
 
-from ..registry import EXPLAINERS
+from ..registry import build_explainer
 
 
 def pick_view(num_views: int, view: Union[str, int]) -> int:
@@ -55,8 +55,7 @@ class SaliencyRecognizer(BaseModel):
         self.recognizer = MODELS.build(recognizer)
         # share the recognizer's preprocessor (normalisation, NCTHW stacking)
         self.data_preprocessor = self.recognizer.data_preprocessor
-        self.explainer = EXPLAINERS.build(explainer) if isinstance(
-            explainer, dict) else explainer
+        self.explainer = build_explainer(explainer)
         self.view = view
         self.target = target
         self.skip_dir = skip_dir
@@ -90,19 +89,37 @@ class SaliencyRecognizer(BaseModel):
         return outputs
 
     def _explain_one(self, inputs, sample):
-        start = time.perf_counter()
-        batch = self.data_preprocessor(
-            dict(inputs=[inputs], data_samples=[sample]), False)
-        clip_views = batch['inputs'][0]  # views × C × T × H × W
-        sample = batch['data_samples'][0]
-        v = pick_view(clip_views.shape[0], self.view)
-        exp = self.explainer.explain_full(self.recognizer, clip_views[v],
-                                          self.target)
-        sample.set_field(exp.saliency, 'saliency', field_type='metainfo')
-        sample.set_metainfo(
-            dict(aosa_target=exp.target, aosa_score=exp.score,
-                 aosa_seconds=time.perf_counter() - start, aosa_view=v,
-                 aosa_timings=exp.timings, aosa_probs=exp.probs))
-        sample.set_field(clip_views[v].detach().cpu(), 'aosa_clip',
-                         field_type='metainfo')
-        return sample
+        return explain_sample(self.recognizer, self.explainer, inputs, sample,
+                              self.view, self.target)
+
+
+def explain_sample(recognizer, explainer, inputs, sample,
+                   view: Union[str, int] = 'center',
+                   target: Optional[int] = None):
+    """Preprocess one raw test sample, explain one view, annotate the sample.
+
+    Args:
+        recognizer: mmaction2 recognizer (its data_preprocessor is used).
+        explainer: A built explainer.
+        inputs (Tensor): The raw views×C×T×H×W uint8 clip from the pipeline.
+        sample (ActionDataSample): Its data sample.
+        view, target: See :class:`SaliencyRecognizer`.
+
+    Returns:
+        ActionDataSample: ``sample`` with ``saliency`` and ``aosa_*`` fields.
+    """
+    start = time.perf_counter()
+    batch = recognizer.data_preprocessor(
+        dict(inputs=[inputs], data_samples=[sample]), False)
+    clip_views = batch['inputs'][0]  # views × C × T × H × W
+    sample = batch['data_samples'][0]
+    v = pick_view(clip_views.shape[0], view)
+    exp = explainer.explain_full(recognizer, clip_views[v], target)
+    sample.set_field(exp.saliency, 'saliency', field_type='metainfo')
+    sample.set_metainfo(
+        dict(aosa_target=exp.target, aosa_score=exp.score,
+             aosa_seconds=time.perf_counter() - start, aosa_view=v,
+             aosa_timings=exp.timings, aosa_probs=exp.probs))
+    sample.set_field(clip_views[v].detach().cpu(), 'aosa_clip',
+                     field_type='metainfo')
+    return sample

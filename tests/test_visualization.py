@@ -1,0 +1,87 @@
+"""The saliency visualizer and the hook for ordinary mmaction2 test runs."""
+import os
+import os.path as osp
+
+import cv2
+import numpy as np
+import pytest
+from conftest import REPO, moving_square_clip, write_mp4
+
+from mmaction_aosa.engine.io import load_map, read_summary
+
+
+def test_visualizer_writes_playable_mp4_and_png_grid(tmp_path):
+    from mmaction.registry import VISUALIZERS
+    vis = VISUALIZERS.build(dict(
+        type='SaliencyVisualizer', name='test_vis', save_dir=str(tmp_path),
+        vis_backends=[dict(type='LocalVisBackend')],
+        class_names=['right', 'left']))
+    frames, boxes = moving_square_clip(T=10, H=48, W=64)
+    sal = np.zeros((10, 48, 64), np.float32)
+    for t, (x, y, w, h) in enumerate(boxes):
+        sal[t, y:y + h, x:x + w] = 1.0
+    out = vis.add_saliency('clip', frames, sal, target=1, score=0.75,
+                           out_dir=str(tmp_path / 'vis'))
+    cap = cv2.VideoCapture(out['video'])
+    decoded = []
+    while True:
+        ok, img = cap.read()
+        if not ok:
+            break
+        decoded.append(img)
+    assert len(decoded) == 10 and decoded[0].shape == (48, 64, 3)
+    # the heat map is hot (red in BGR) on the square, cold elsewhere
+    t = 5
+    x, y, w, h = boxes[t]
+    on = decoded[t][y + 3:y + h - 3, x + 3:x + w - 3].mean((0, 1))
+    assert on[2] > on[0] + 40
+    grid = cv2.imread(out['grid'])
+    assert grid.shape == (2 * 48, 4 * 64, 3)  # 8 frames, 4 per row
+    # the local vis backend got the grid too
+    found = [f for _, _, fs in os.walk(tmp_path) for f in fs
+             if f.startswith('clip') and f.endswith('.png')]
+    assert len(found) >= 2
+    gif = vis.add_saliency('clip', frames, sal, 0, 0.5,
+                           out_dir=str(tmp_path / 'gif'), out_type='gif',
+                           grid=False)
+    assert osp.getsize(gif['gif']) > 0
+
+
+def test_saliency_hook_in_an_ordinary_test_run(tmp_path):
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+    root = tmp_path / 'data'
+    for i in range(2):
+        frames, _ = moving_square_clip(T=32, H=128, W=128, start=(10, 40),
+                                       velocity=(3, 0), size=20, seed=i)
+        write_mp4(str(root / 'videos' / f'c{i}.mp4'), frames)
+    (root / 'list.txt').write_text('c0.mp4 0\nc1.mp4 1\n')
+    cfg = Config.fromfile(osp.join(REPO, 'configs',
+                                   'aosa_tiny_r3d_synthetic.py'))
+    cfg.work_dir = str(tmp_path / 'work')
+    cfg.test_dataloader.dataset.ann_file = str(root / 'list.txt')
+    cfg.test_dataloader.dataset.data_prefix = dict(video=str(root / 'videos'))
+    cfg.custom_hooks = [dict(type='SaliencyHook', explainer=dict(
+        type='AOSA', anchor_stride=28, box_size=56))]
+    cfg.pop('explainer')
+    runner = Runner.from_cfg(cfg)
+    metrics = runner.test()
+    assert 'acc/top1' in metrics  # the ordinary metric still runs
+    out = tmp_path / 'work' / 'saliency'
+    assert sorted(os.listdir(out / 'maps')) == ['c0.npz', 'c1.npz']
+    m = load_map(str(out / 'maps' / 'c0.npz'))
+    assert m['saliency'].shape == (16, 112, 112)
+    assert m['method'] == 'AOSA'
+    assert (out / 'vis' / 'c0.mp4').exists()
+    assert all(r['status'] == 'ok'
+               for r in read_summary(str(out / 'summary.json')).values())
+
+
+@pytest.mark.parametrize('out_type', ['none'])
+def test_visualizer_rejects_unknown_out_type(out_type, tmp_path):
+    from mmaction_aosa.visualization import SaliencyVisualizer
+    vis = SaliencyVisualizer.get_instance('reject_vis')
+    frames, _ = moving_square_clip(T=4, H=16, W=16, size=4)
+    with pytest.raises(ValueError, match='out_type'):
+        vis.add_saliency('x', frames, np.zeros((4, 16, 16)), out_dir=str(
+            tmp_path), out_type='avi')
