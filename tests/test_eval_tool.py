@@ -99,3 +99,25 @@ def test_bad_arguments_exit_2(tmp_path, capsys):
                                str(tmp_path / 'none')]) == 2
     assert eval_saliency.main([CONFIG, str(tmp_path / 'x.pth'),
                                '--explainers', 'gradcam']) == 2
+
+
+def test_eval_config_runs_in_runner_test(data_root, tmp_path):
+    """configs/eval: the metrics in a plain config's test_evaluator."""
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'eval',
+                                   'eval_tiny_r3d_synthetic.py'))
+    cfg.work_dir = str(tmp_path)
+    cfg.test_dataloader.dataset.dataset.data_root = str(data_root)
+    cfg.test_dataloader.dataset.dataset.indices = 1
+    cfg.model.explainer = dict(type='GradCAM')
+    cfg.model.steps = 2
+    cfg.experiment_name = 'eval_config_test'
+    runner = Runner.from_cfg(cfg)
+    if osp.isfile(CKPT):
+        from mmaction_aosa.compat import load_checkpoint
+        load_checkpoint(runner.model.recognizer, CKPT)
+    m = runner.test()
+    assert m['deletion_insertion/num_videos'] == 1
+    assert 0 <= m['pointing_game/spt'] <= 1
+    assert m['explain/seconds_per_map'] > 0
