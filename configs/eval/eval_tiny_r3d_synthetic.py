@@ -53,7 +53,8 @@ test_dataloader = dict(
             pipeline=test_pipeline,
             test_mode=True)))
 test_evaluator = [
-    dict(type='SaliencySummary'),  # time per map
+    dict(type='SaliencySummary'),  # maps made, failed
+    dict(type='TimePerMap'),
     dict(type='DeletionInsertion'),
     dict(type='SpatialPointingGame', boxes='auto'),
 ]

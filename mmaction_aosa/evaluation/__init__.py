@@ -1,13 +1,15 @@
 """Saliency evaluation: deletion/insertion, pointing game, sanity check.
 
 Importing this package registers the metrics (``DeletionInsertion``,
-``SpatialPointingGame``, ``CascadeRandomization``) in mmaction2's METRICS
-and the ``SaliencyEvaluator`` model in mmaction2's MODELS.
+``SpatialPointingGame``, ``TimePerMap``, ``CascadeRandomization``) in
+mmaction2's METRICS and the ``SaliencyEvaluator`` model in mmaction2's
+MODELS.
 """
 from .deletion_insertion import (auc, blur_clip, deletion_insertion,
                                  perturbation_curve, saliency_order)
 from .evaluator_model import SaliencyEvaluator
-from .metrics import CascadeRandomization, DeletionInsertion, SpatialPointingGame
+from .metrics import (CascadeRandomization, DeletionInsertion,
+                      SpatialPointingGame, TimePerMap)
 from .pointing_game import (GroundTruthBoxes, add_geometry_meta_keys,
                             boxes_in_clip, point_hits_box, point_of_frame,
                             pointing_game)
@@ -18,7 +20,8 @@ from .sanity import (cascade_randomization, model_stages, plot_cascade,
 __all__ = [
     'auc', 'blur_clip', 'deletion_insertion', 'perturbation_curve',
     'saliency_order', 'SaliencyEvaluator', 'CascadeRandomization',
-    'DeletionInsertion', 'SpatialPointingGame', 'GroundTruthBoxes',
+    'DeletionInsertion', 'SpatialPointingGame', 'TimePerMap',
+    'GroundTruthBoxes',
     'add_geometry_meta_keys', 'boxes_in_clip', 'point_hits_box',
     'point_of_frame', 'pointing_game', 'markdown_table', 'plot_curves',
     'cascade_randomization', 'model_stages', 'plot_cascade', 'randomize_',

@@ -80,7 +80,8 @@ class DeletionInsertion(BaseMetric):
 
     def process(self, data_batch: Any, data_samples: Sequence[dict]) -> None:
         for s in data_samples:
-            dc, ic = s.get('aosa_deletion_curve'), s.get('aosa_insertion_curve')
+            dc = s.get('aosa_deletion_curve')
+            ic = s.get('aosa_insertion_curve')
             if not _ok(s) or dc is None or ic is None:
                 self.results.append(dict(video=s.get('video_id'),
                                          missing=True))
@@ -225,3 +226,31 @@ class CascadeRandomization(BaseMetric):
         return dict(stages=[
             dict(stage=st, spearman=float(np.mean(vals[st])),
                  num_videos=len(vals[st])) for st in order])
+
+
+@METRICS.register_module()
+class TimePerMap(BaseMetric):
+    """Wall time per map (``aosa_seconds``), mean and median over videos.
+
+    The mean includes each rank's first map, which pays one-time costs
+    (allocations, lazy initialisation); the median does not depend on it
+    nor on short stalls of a shared machine. Maps read from disk report the
+    seconds recorded when they were computed.
+    """
+
+    default_prefix = 'time'
+
+    def __init__(self, collect_device: str = 'cpu',
+                 prefix: Optional[str] = None) -> None:
+        super().__init__(collect_device=collect_device, prefix=prefix)
+
+    def process(self, data_batch: Any, data_samples: Sequence[dict]) -> None:
+        for s in data_samples:
+            if _ok(s) and s.get('aosa_seconds') is not None:
+                self.results.append(float(s['aosa_seconds']))
+
+    def compute_metrics(self, results: list) -> dict:
+        if not results:
+            return dict(seconds_per_map=None, seconds_per_map_median=None)
+        return dict(seconds_per_map=float(np.mean(results)),
+                    seconds_per_map_median=float(np.median(results)))

@@ -37,7 +37,8 @@ def add_geometry_meta_keys(pipeline: List[dict]) -> List[dict]:
     ``crop_bbox`` too. Returns the pipeline (changed in place).
     """
     for step in pipeline:
-        if step.get('type') in ('PackActionInputs', 'mmaction.PackActionInputs'):
+        if step.get('type') in ('PackActionInputs',
+                                'mmaction.PackActionInputs'):
             keys = list(step.get('meta_keys', ('img_shape', 'img_key',
                                                'video_id', 'timestamp')))
             keys += [k for k in GEOMETRY_META_KEYS if k not in keys]

@@ -3,10 +3,10 @@
 For each method, one ``runner.test()`` of mmengine's Runner: the test
 dataloader with the config's own pipeline (plus the clip's geometry in the
 metainfo), :class:`SaliencyEvaluator` (explain or load the map, then the
-deletion/insertion curves), and the test evaluator ``SaliencySummary`` (time
-per map), ``DeletionInsertion``, ``SpatialPointingGame`` and
-``CascadeRandomization``. Results are gathered over ranks by mmengine, and
-rank 0 writes ``metrics.json``, ``curves.json``, ``metrics.md`` and
+deletion/insertion curves), and the test evaluator ``SaliencySummary``
+(counts), ``TimePerMap``, ``DeletionInsertion``, ``SpatialPointingGame``
+and ``CascadeRandomization``. Results are gathered over ranks by mmengine,
+and rank 0 writes ``metrics.json``, ``curves.json``, ``metrics.md`` and
 ``curves.png`` in the work dir (merged with the methods already there).
 """
 import ast
@@ -121,6 +121,7 @@ def build_eval_config(cfg: Config,
     dl.persistent_workers = False
     ecfg.test_evaluator = [
         dict(type='SaliencySummary'),
+        dict(type='TimePerMap'),
         dict(type='DeletionInsertion',
              out_file=osp.join(method_dir, 'deletion_insertion.jsonl')),
         dict(type='SpatialPointingGame', boxes=boxes, ucf24_pkl=ucf24_pkl,
@@ -190,21 +191,27 @@ def write_reports(work_dir: str, new: Dict[str, dict],
 
 
 def _collect(metrics: dict, class_names: Optional[List[str]]) -> dict:
-    m = {k.split('/')[-1]: v for k, v in metrics.items()}
-    per_class = m.get('spt_per_class') or {}
+    def get(key):
+        return metrics.get(key)
+
+    per_class = get('pointing_game/spt_per_class') or {}
     if class_names:
         per_class = {
             (class_names[int(k)] if k.isdigit() and int(k) < len(class_names)
              else k): v for k, v in per_class.items()}
     return dict(
-        deletion=m.get('deletion'), insertion=m.get('insertion'),
-        overall=m.get('overall'), spt=m.get('spt'),
-        seconds_per_map=m.get('seconds_per_map'),
-        num_videos=m.get('num_videos'), num_failed=m.get('num_failed', 0),
-        spt_per_class=per_class, spt_frames=m.get('num_frames'),
-        deletion_curve=m.get('deletion_curve'),
-        insertion_curve=m.get('insertion_curve'),
-        sanity=m.get('stages') or None)
+        deletion=get('deletion_insertion/deletion'),
+        insertion=get('deletion_insertion/insertion'),
+        overall=get('deletion_insertion/overall'),
+        spt=get('pointing_game/spt'),
+        seconds_per_map=get('time/seconds_per_map'),
+        seconds_per_map_median=get('time/seconds_per_map_median'),
+        num_videos=get('deletion_insertion/num_videos'),
+        num_failed=get('explain/num_failed') or 0,
+        spt_per_class=per_class, spt_frames=get('pointing_game/num_frames'),
+        deletion_curve=get('deletion_insertion/deletion_curve'),
+        insertion_curve=get('deletion_insertion/insertion_curve'),
+        sanity=get('sanity/stages') or None)
 
 
 def run_eval(config: str,
