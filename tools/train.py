@@ -45,6 +45,9 @@ def parse_args():
                         '(float16) with plain metadata to this path')
     parser.add_argument('--export-fp32', action='store_true',
                         help='keep float32 in the exported checkpoint')
+    parser.add_argument('--num-threads', type=int, default=None,
+                        help='torch intra-op threads (1 is fastest when '
+                        'other processes share the CPU cores)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override settings in the config, key=value')
     parser.add_argument('--launcher', default='none',
@@ -98,6 +101,8 @@ def export(model: torch.nn.Module, path: str, fp32: bool, meta: dict):
 
 def main():
     args = parse_args()
+    if args.num_threads:
+        torch.set_num_threads(args.num_threads)
     if args.launcher == 'pytorch':
         init_dist_cpu_safe(args.launcher)
     cfg = build_cfg(args)
@@ -109,7 +114,8 @@ def main():
     runner.logger.info(f'training took {train_s:.1f} s (wall clock)')
     summary = dict(config=args.config, train_seconds=round(train_s, 1),
                    randomness_seed=cfg.get('randomness', {}).get('seed'),
-                   max_epochs=cfg.train_cfg.get('max_epochs'))
+                   max_epochs=cfg.train_cfg.get('max_epochs'),
+                   num_threads=torch.get_num_threads())
 
     if args.test:
         metrics = runner.test()
