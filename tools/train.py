@@ -95,6 +95,9 @@ def export(model: torch.nn.Module, path: str, fp32: bool, meta: dict):
             v = v.half()
         state[k] = v
     os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    # plain JSON types only (torch.__version__ is a str subclass the
+    # weights-only unpickler refuses)
+    meta = json.loads(json.dumps(meta, default=str))
     torch.save({'state_dict': state, 'meta': meta}, path)
     return osp.getsize(path)
 
@@ -124,7 +127,7 @@ def main():
     if args.export and runner.rank == 0:
         meta = dict(summary, command=' '.join([osp.basename(sys.executable)]
                                               + sys.argv),
-                    torch_version=torch.__version__,
+                    torch_version=str(torch.__version__),
                     dtype='float32' if args.export_fp32 else 'float16')
         size = export(runner.model, args.export, args.export_fp32, meta)
         runner.logger.info(f'exported {args.export} ({size} bytes)')
