@@ -1,6 +1,6 @@
 """Evaluate saliency methods on the test set of an mmaction2 config.
 
-    python tools/eval_saliency.py CONFIG CHECKPOINT --explainers NAME [NAME ...]
+    python tools/eval_saliency.py CONFIG CHECKPOINT --explainers NAME [...]
         [--work-dir DIR] [--maps DIR] [--launcher {none,pytorch}]
         [--cfg-options K=V ...] [--num-videos N] [--boxes PATH]
         [--ucf24-pkl PATH] [--steps 28] [--batch-size 16] [--sanity N]

@@ -1,4 +1,4 @@
-"""Evaluate saliency methods on a config's test set (``tools/eval_saliency.py``).
+"""Evaluate saliency methods on a config's test set (tools/eval_saliency.py).
 
 For each method, one ``runner.test()`` of mmengine's Runner: the test
 dataloader with the config's own pipeline (plus the clip's geometry in the
@@ -22,7 +22,7 @@ from mmengine.config import Config
 from ..apis import (ExplainConfigError, build_explain_config,
                     load_class_names, resolve_explainer)
 from ..compat import CheckpointError, init_dist_cpu_safe, load_checkpoint
-from ..registry import EXPLAINERS
+from ..registry import build_explainer
 from .pointing_game import add_geometry_meta_keys
 
 
@@ -60,7 +60,7 @@ def parse_method(spec: str, cfg: Config) -> Tuple[str, dict]:
     if opts:
         label = f'{label}[{opts}]'
     try:
-        EXPLAINERS.build(copy.deepcopy(exp))
+        build_explainer(copy.deepcopy(exp))
     except (TypeError, ValueError, KeyError) as exc:
         raise ExplainConfigError(f'bad explainer config {exp}: {exc}')
     return label, exp
