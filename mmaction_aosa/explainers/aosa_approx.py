@@ -41,7 +41,7 @@ from typing import Optional, Sequence, Union
 import torch
 
 from ..registry import EXPLAINERS
-from .aosa import AOSA, MAP_FORMS, Tubes, saliency_map
+from .aosa import AOSA, MAP_FORMS, Tubes
 from .conditional import MARGIN, box_size_of, conditional_mean
 from .smoothgrad import check_score, input_gradient
 
@@ -270,14 +270,6 @@ class AOSAApprox(AOSA):
         if self._use_boxes(tubes):
             return union_box_sums(contrib, tubes)
         return dense_mask_sums(contrib, tubes, self.batch_size)
-
-    def make_map(self, tubes: Tubes, scores: torch.Tensor,
-                 base_score: float) -> torch.Tensor:
-        """AOSA's map step (:func:`saliency_map`), from boxes if allowed."""
-        if self._use_boxes(tubes):
-            return box_saliency_map(tubes, scores, base_score, self.map_form)
-        return saliency_map(tubes, scores, base_score, self.map_form,
-                            self.batch_size)
 
     def _saliency(self, scorer, x, target, base_score, timings):
         tubes = self.build_tubes(self._frames(scorer, x), x.device, timings)
