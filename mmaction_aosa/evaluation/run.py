@@ -214,6 +214,13 @@ def _collect(metrics: dict, class_names: Optional[List[str]]) -> dict:
         sanity=get('sanity/stages') or None)
 
 
+def _title(config: str, checkpoint: Optional[str],
+           num_videos: Optional[int]) -> str:
+    weights = osp.basename(checkpoint) if checkpoint else 'random weights'
+    videos = f', first {num_videos} videos' if num_videos else ''
+    return f'{osp.basename(config)}, {weights}{videos}'
+
+
 def run_eval(config: str,
              checkpoint: Optional[str],
              explainers: Sequence[str],
@@ -318,13 +325,8 @@ def run_eval(config: str,
                                   'with random weights')
         metrics = runner.test() or {}
         results[label] = _collect(metrics, list(names) if names else None)
+        if get_rank() == 0:  # after each method: a long run keeps its part
+            write_reports(work_dir, {label: results[label]},
+                          _title(config, checkpoint, num_videos))
         barrier()
-    if get_rank() == 0:
-        n = {r['num_videos'] for r in results.values()}
-        title = (f'{osp.basename(config)}, '
-                 f'{osp.basename(checkpoint) if checkpoint else "random"}'
-                 f' weights, {"/".join(str(v) for v in sorted(n, key=str))}'
-                 ' videos')
-        write_reports(work_dir, results, title)
-    barrier()
     return results
