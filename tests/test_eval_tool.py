@@ -65,6 +65,13 @@ def test_writes_metrics_table_and_plots(first_run):
         sanity = json.load(f)
     assert sanity['gradcam'][0]['stage'] == 'original'
     assert [r['stage'] for r in sanity['gradcam']][1:3] == ['head', 'layer4']
+    # the per-video records give back the same row, and subsets of it
+    from mmaction_aosa.evaluation import summarize_records
+    row = summarize_records(str(first_run / 'gradcam'))
+    for k in ('deletion', 'insertion', 'overall', 'spt', 'num_videos'):
+        assert row[k] == pytest.approx(metrics['gradcam'][k])
+    assert summarize_records(str(first_run / 'gradcam'),
+                             ['videos__video_00000'])['num_videos'] == 1
     # maps are kept for reuse, one per video
     maps = sorted((first_run / 'gradcam' / 'maps').glob('*.npz'))
     assert len(maps) == 3

@@ -1,5 +1,5 @@
 """Tables and plots of evaluation results (``metrics.json`` → md, PNG)."""
-from typing import Dict, Optional
+from typing import Dict, Optional, Sequence
 
 
 def _fmt(v, digits: int = 3) -> str:
@@ -89,3 +89,50 @@ def plot_curves(curves: Dict[str, dict], path: str,
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
+
+
+def summarize_records(method_dir: str,
+                      videos: Optional[Sequence[str]] = None) -> dict:
+    """Recompute a method's row from its per-video records.
+
+    Reads ``deletion_insertion.jsonl``, ``pointing_game.jsonl`` and
+    ``summary.json`` that ``tools/eval_saliency.py`` leaves in
+    ``WORK_DIR/<method>``; ``videos`` restricts the row to those video ids,
+    so that methods run on different numbers of videos can be compared on
+    their common videos.
+
+    Returns:
+        dict: ``deletion, insertion, overall, spt, seconds_per_map,
+        num_videos``.
+    """
+    import json
+    import os.path as osp
+
+    import numpy as np
+
+    def lines(name):
+        path = osp.join(method_dir, name)
+        if not osp.isfile(path):
+            return []
+        with open(path) as f:
+            return [json.loads(x) for x in f if x.strip()]
+
+    keep = set(videos) if videos is not None else None
+
+    def wanted(r):
+        return keep is None or r.get('video') in keep
+
+    di = [r for r in lines('deletion_insertion.jsonl') if wanted(r)]
+    pg = [r for r in lines('pointing_game.jsonl') if wanted(r)]
+    secs = {r['video']: r['seconds'] for r in lines('summary.json')
+            if r.get('status') == 'ok' and wanted(r)}
+    d = float(np.mean([r['deletion'] for r in di])) if di else None
+    i = float(np.mean([r['insertion'] for r in di])) if di else None
+    frames = sum(r['frames'] for r in pg)
+    return dict(
+        deletion=d, insertion=i,
+        overall=i - d if di else None,
+        spt=sum(r['hits'] for r in pg) / frames if frames else None,
+        seconds_per_map=float(np.mean(list(secs.values())))
+        if secs else None,
+        num_videos=len(di))
