@@ -8,7 +8,6 @@ _base_ = [
 ]
 custom_imports = dict(imports=['mmaction_aosa'], allow_failed_imports=False)
 
-data_root = 'data/synthetic'
 test_pipeline = [
     dict(type='DecordInit'),
     dict(type='SampleFrames', clip_len=8, frame_interval=4, num_clips=1,
@@ -20,4 +19,4 @@ test_pipeline = [
     dict(type='PackActionInputs'),
 ]
 test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
-class_names = ['right', 'left', 'down', 'up']
+class_names = ['moving_right', 'moving_left', 'moving_down', 'moving_up']

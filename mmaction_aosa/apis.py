@@ -97,6 +97,10 @@ def build_explain_config(cfg: Config,
         view=cfg.get('explain_view', 'center'),
         target=cfg.get('explain_target', None), skip_dir=maps_dir)
     dataset = _test_dataset_cfg(cfg, video, work_dir)
+    if dataset.get('pipeline'):
+        # keep frame_inds / scale / crop so maps can meet ground-truth boxes
+        from .evaluation.pointing_game import add_geometry_meta_keys
+        add_geometry_meta_keys(dataset['pipeline'])
     dl = copy.deepcopy(cfg.test_dataloader)
     dl.dataset = dict(type='ExplainDataset', dataset=dataset)
     dl.batch_size = 1

@@ -98,7 +98,8 @@ class _WriterMixin:
             view=int(_meta(sample, 'aosa_view', 0)), seconds=seconds,
             video=path or '',
             probs=probs.numpy() if probs is not None else np.zeros(0),
-            timings=dict(_meta(sample, 'aosa_timings', {}) or {}))
+            timings=dict(_meta(sample, 'aosa_timings', {}) or {}),
+            geometry=dict(_meta(sample, 'aosa_geometry', {}) or {}))
         record.update(target=target, score=score, seconds=round(seconds, 4),
                       status='ok', error=None)
         append_line(summary, record)

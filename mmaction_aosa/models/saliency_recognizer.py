@@ -116,10 +116,18 @@ def explain_sample(recognizer, explainer, inputs, sample,
     v = pick_view(clip_views.shape[0], view)
     exp = explainer.explain_full(recognizer, clip_views[v], target)
     sample.set_field(exp.saliency, 'saliency', field_type='metainfo')
+    # the clip's geometry, to map ground-truth boxes onto the map later
+    from ..evaluation.pointing_game import GEOMETRY_META_KEYS
+    geometry = {}
+    for key in GEOMETRY_META_KEYS:
+        if key in sample.metainfo:
+            val = sample.metainfo[key]
+            geometry[key] = val.tolist() if hasattr(val, 'tolist') else val
     sample.set_metainfo(
         dict(aosa_target=exp.target, aosa_score=exp.score,
              aosa_seconds=time.perf_counter() - start, aosa_view=v,
-             aosa_timings=exp.timings, aosa_probs=exp.probs))
+             aosa_timings=exp.timings, aosa_probs=exp.probs,
+             aosa_geometry=geometry))
     sample.set_field(clip_views[v].detach().cpu(), 'aosa_clip',
                      field_type='metainfo')
     return sample

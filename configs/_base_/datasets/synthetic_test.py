@@ -1,6 +1,6 @@
-# Test split of the generated ground-truth clips (tools/make_synthetic.py):
-# 32 frames at 128x128, one view, centre crop 112. Families set clip_len and
-# frame_interval through `clip_len` / `frame_interval` below.
+# Test split of the generated ground-truth clips (tools/make_synthetic.py
+# --out data/synthetic/test): 32 frames at 128x128, one view, centre crop
+# 112. Family configs override the test pipeline's frame sampling.
 dataset_type = 'VideoDataset'
 data_root = 'data/synthetic'
 clip_len = 16
@@ -22,8 +22,9 @@ test_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
         type=dataset_type,
-        ann_file=data_root + '/test_list.txt',
-        data_prefix=dict(video=data_root + '/videos'),
+        data_root=data_root,
+        ann_file='test/ann.txt',
+        data_prefix=dict(video='test'),
         pipeline=test_pipeline,
         test_mode=True))
 test_evaluator = dict(type='AccMetric')
