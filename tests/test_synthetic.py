@@ -156,3 +156,18 @@ def test_make_batch_matches_render():
     assert label == labels[2]
     assert np.array_equal(clips[2, 1], frames[4, 8:120, 8:120])
     assert np.array_equal(boxes[2][1], full_boxes[4] - [8, 8, 0, 0])
+
+
+def test_reverse_time_with_label():
+    from mmaction_aosa.datasets import ReverseTimeWithLabel
+    frames, boxes, label = render_clip(SEED, 0)
+    out = ReverseTimeWithLabel(prob=1.0)(
+        dict(imgs=list(frames), label=label, frame_inds=np.arange(32)))
+    assert np.array_equal(np.stack(out['imgs']), frames[::-1])
+    # the reversed clip really is a clip of the opposite class
+    d = boxes[0, :2] - boxes[-1, :2]
+    assert tuple(np.sign(d)) == [(1, 0), (-1, 0), (0, 1),
+                                 (0, -1)][out['label']]
+    same = ReverseTimeWithLabel(prob=0.0)(dict(imgs=list(frames),
+                                               label=label))
+    assert same['label'] == label

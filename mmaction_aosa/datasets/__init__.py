@@ -9,9 +9,10 @@ from .boxes import (load_synthetic_boxes, load_ucf24_boxes, transform_boxes,
                     ucf24_video_info, ucf24_video_keys)
 from .synthetic import (CLASSES, TARGET_COLOR, generate_dataset, make_batch,
                         render_clip, write_video)
+from .transforms import ReverseTimeWithLabel
 
 __all__ = [
-    'CLASSES', 'TARGET_COLOR', 'generate_dataset', 'make_batch',
+    'ReverseTimeWithLabel', 'CLASSES', 'TARGET_COLOR', 'generate_dataset', 'make_batch',
     'render_clip', 'write_video', 'load_synthetic_boxes', 'load_ucf24_boxes',
     'transform_boxes', 'ucf24_video_info', 'ucf24_video_keys'
 ]
