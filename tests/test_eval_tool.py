@@ -72,6 +72,11 @@ def test_writes_metrics_table_and_plots(first_run):
         assert row[k] == pytest.approx(metrics['gradcam'][k])
     assert summarize_records(str(first_run / 'gradcam'),
                              ['videos__video_00000'])['num_videos'] == 1
+    from mmaction_aosa.evaluation import tables_from_records
+    sub = tables_from_records(str(first_run), str(first_run / 'first2'),
+                              ['videos__video_00000', 'videos__video_00001'])
+    assert {r['num_videos'] for r in sub.values()} == {2}
+    assert (first_run / 'first2' / 'metrics.md').is_file()
     # maps are kept for reuse, one per video
     maps = sorted((first_run / 'gradcam' / 'maps').glob('*.npz'))
     assert len(maps) == 3

@@ -103,7 +103,7 @@ def summarize_records(method_dir: str,
 
     Returns:
         dict: ``deletion, insertion, overall, spt, seconds_per_map,
-        num_videos``.
+        num_videos, deletion_curve, insertion_curve``.
     """
     import json
     import os.path as osp
@@ -126,6 +126,9 @@ def summarize_records(method_dir: str,
     pg = [r for r in lines('pointing_game.jsonl') if wanted(r)]
     secs = {r['video']: r['seconds'] for r in lines('summary.json')
             if r.get('status') == 'ok' and wanted(r)}
+    curves = {k: np.mean([r[k] for r in di], 0).round(5).tolist()
+              if di else None
+              for k in ('deletion_curve', 'insertion_curve')}
     d = float(np.mean([r['deletion'] for r in di])) if di else None
     i = float(np.mean([r['insertion'] for r in di])) if di else None
     frames = sum(r['frames'] for r in pg)
@@ -135,4 +138,35 @@ def summarize_records(method_dir: str,
         spt=sum(r['hits'] for r in pg) / frames if frames else None,
         seconds_per_map=float(np.mean(list(secs.values())))
         if secs else None,
-        num_videos=len(di))
+        num_videos=len(di), **curves)
+
+
+def tables_from_records(work_dir: str, out_dir: str,
+                        videos: Optional[Sequence[str]] = None,
+                        title: Optional[str] = None) -> Dict[str, dict]:
+    """Rebuild ``metrics.json/md`` and the curves from per-video records.
+
+    Every ``work_dir/<method>/deletion_insertion.jsonl`` becomes a row;
+    ``videos`` restricts all rows to the same videos (a like-for-like table
+    when methods ran on different numbers of videos). The reports are
+    written to ``out_dir`` (which must differ from ``work_dir`` unless
+    every method's row should be replaced).
+
+    Returns:
+        dict: ``{method: row}``.
+    """
+    import os
+    import os.path as osp
+
+    from .run import write_reports
+    rows = {}
+    for name in sorted(os.listdir(work_dir)):
+        d = osp.join(work_dir, name)
+        if osp.isfile(osp.join(d, 'deletion_insertion.jsonl')):
+            rows[name] = summarize_records(d, videos)
+    if osp.abspath(out_dir) != osp.abspath(work_dir):
+        for f in ('metrics.json', 'curves.json', 'sanity.json'):
+            path = osp.join(out_dir, f)
+            if osp.isfile(path):
+                os.remove(path)
+    return write_reports(out_dir, rows, title)
