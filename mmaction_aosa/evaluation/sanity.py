@@ -219,7 +219,7 @@ def plot_cascade(results: Dict[str, List[Dict[str, object]]],
         ax.set_xticks(range(len(xs)))
         ax.set_xticklabels(xs, rotation=30, ha='right')
     ax.axhline(0.0, color='grey', lw=0.5)
-    ax.set_ylim(-0.3, 1.05)
+    ax.set_ylim(-1.05, 1.05)
     ax.set_xlabel('randomised down to (cumulative)')
     ax.set_ylabel('Spearman rank correlation')
     ax.set_title(title or 'Cascading randomisation')
