@@ -1,8 +1,11 @@
-"""Benchmark of AOSA's stages and of mask-generation memory (CPU).
+"""Benchmarks of AOSA (CPU): stages, mask memory, throughput, methods.
 
-    python tools/benchmark.py                 # both parts
-    python tools/benchmark.py --part stages   # time per stage, R3D-18 size
-    python tools/benchmark.py --part memory   # SlowFast-size mask memory
+    python tools/benchmark.py                     # stages + memory
+    python tools/benchmark.py --part stages       # time per stage, R3D-18
+    python tools/benchmark.py --part memory       # SlowFast-size masks
+    python tools/benchmark.py --part throughput   # 1 vs 2 processes
+    python tools/benchmark.py --part methods [-- ARGS]  # every method
+                                          # (tools/benchmark_methods.py)
 
 stages: AOSA at s=8 (N=196), 16x112x112 clip, on an R3D-18-sized model
 (mmaction2 ResNet3d depth 18, 64 base channels, 3x3x3 convolutions, random
@@ -13,6 +16,12 @@ memory: flow, tracking, boxes, co-occurrence, integration and dense masks
 of every batch for a 32x256x256 clip at s=10 (N=676), no model; peak
 resident memory above the baseline after imports (goal < 1 GB), measured in
 a fresh process from /proc/self/status.
+
+throughput: tools/explain.py with AOSA (s=8) on the tiny R3D checkpoint
+over generated clips, once with 1 process and once with 2 (torchrun, gloo),
+one torch thread each: maps per minute (wall clock of the whole command,
+and steady state between the first and the last map) and the peak memory of
+the largest process (goal: 2 processes >= 1.7x the throughput of 1).
 """
 import argparse
 import json
@@ -22,6 +31,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 
 def synthetic_frames(T, H, W, seed=0):
@@ -41,34 +51,11 @@ def synthetic_frames(T, H, W, seed=0):
     return frames
 
 
-def build_r3d18(num_classes=101):
-    import torch
-    from mmengine.registry import init_default_scope
-
-    from mmaction.registry import MODELS
-    init_default_scope('mmaction')
-    cfg = dict(
-        type='Recognizer3D',
-        backbone=dict(
-            type='ResNet3d', depth=18, pretrained=None, pretrained2d=False,
-            conv1_kernel=(3, 7, 7), conv1_stride_t=1, pool1_stride_t=1,
-            inflate=(1, 1, 1, 1), inflate_style='3x3x3',
-            spatial_strides=(1, 2, 2, 2), temporal_strides=(1, 2, 2, 2),
-            norm_cfg=dict(type='BN3d')),
-        cls_head=dict(type='I3DHead', num_classes=num_classes,
-                      in_channels=512, spatial_type='avg',
-                      dropout_ratio=0.0),
-        data_preprocessor=dict(
-            type='ActionDataPreprocessor', mean=[123.675, 116.28, 103.53],
-            std=[58.395, 57.12, 57.375], format_shape='NCTHW'))
-    torch.manual_seed(0)
-    return MODELS.build(cfg).eval()
-
-
 def bench_stages(args):
     import torch
 
-    import mmaction_aosa  # noqa: F401
+    from benchmark_methods import build_r3d18
+
     from mmaction_aosa import EXPLAINERS
     model = build_r3d18()
     frames = synthetic_frames(16, 112, 112)
@@ -108,7 +95,6 @@ def _rss_kb(field):
 def memory_child(batch_size):
     import torch
 
-    import mmaction_aosa  # noqa: F401
     from mmaction_aosa.explainers.aosa import AOSA
     frames = synthetic_frames(32, 256, 256)
     torch.zeros(1)  # touch the allocator before the baseline
@@ -139,16 +125,86 @@ def bench_memory(args):
     return dict(part='memory', **res)
 
 
+def _timed_run(cmd, env):
+    """Run ``cmd``; wall seconds and the largest descendant's peak RSS."""
+    probe = ('import resource, subprocess, sys, time; t = time.time(); '
+             'r = subprocess.run(sys.argv[1:]); '
+             'print(time.time() - t, resource.getrusage('
+             'resource.RUSAGE_CHILDREN).ru_maxrss, r.returncode)')
+    out = subprocess.run([sys.executable, '-c', probe, *cmd], env=env,
+                         capture_output=True, text=True)
+    seconds, maxrss, rc = out.stdout.strip().splitlines()[-1].split()
+    if int(rc) != 0:
+        raise RuntimeError(f'{cmd} failed:\n{out.stderr[-3000:]}')
+    return float(seconds), int(maxrss) / 1024
+
+
+def bench_throughput(args):
+    from mmaction_aosa.datasets import generate_dataset
+    from mmaction_aosa.engine.io import read_summary
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = os.path.join(repo, 'work_dirs', 'bench_throughput')
+    data = os.path.join(root, 'data')
+    if not os.path.isfile(os.path.join(data, 'test', 'ann.txt')):
+        generate_dataset(os.path.join(data, 'test'), args.num_videos, 4)
+    cfg = os.path.join(repo, 'configs', 'aosa_tiny_r3d_synthetic.py')
+    ckpt = os.path.join(repo, 'checkpoints', 'tiny_r3d_synthetic.pth')
+    explain = os.path.join(repo, 'tools', 'explain.py')
+    env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1')
+    rows = []
+    for nproc in (1, 2):
+        work = os.path.join(root, f'nproc{nproc}')
+        subprocess.run(['rm', '-rf', work], check=True)
+        tail = [cfg, ckpt, '--work-dir', work, '--no-vis', '--cfg-options',
+                f'test_dataloader.dataset.data_root={data}']
+        if nproc == 1:
+            cmd = [sys.executable, explain, *tail]
+        else:
+            cmd = [sys.executable, '-m', 'torch.distributed.run',
+                   f'--nproc_per_node={nproc}', '--master_port=29577',
+                   explain, *tail, '--launcher', 'pytorch']
+        seconds, peak_mb = _timed_run(cmd, env)
+        n = len(read_summary(os.path.join(work, 'summary.json')))
+        # steady state: from the first to the last finished map
+        stamps = [r['finished'] for r in read_summary(
+            os.path.join(work, 'summary.json')).values()]
+        steady = None
+        if len(stamps) > 1:
+            span = max(stamps) - min(stamps)
+            steady = 60 * (len(stamps) - 1) / span if span > 0 else None
+        rows.append(dict(nproc=nproc, maps=n, seconds=seconds,
+                         maps_per_min=60 * n / seconds,
+                         steady_maps_per_min=steady, peak_mb=peak_mb))
+    print(f'explain throughput, tiny R3D, AOSA s=8 (N=196), '
+          f'{args.num_videos} clips, 1 thread per process')
+    for r in rows:
+        steady = (f'{r["steady_maps_per_min"]:.1f}'
+                  if r['steady_maps_per_min'] else 'n/a')
+        print(f'  {r["nproc"]} process(es): {r["maps"]} maps in '
+              f'{r["seconds"]:.1f} s = {r["maps_per_min"]:.1f} maps/min '
+              f'(steady state {steady}), peak {r["peak_mb"]:.0f} MB per '
+              'process')
+    ratio = rows[1]['maps_per_min'] / rows[0]['maps_per_min']
+    print(f'  speed-up 2 vs 1 process: {ratio:.2f}x wall clock'
+          + (f', {rows[1]["steady_maps_per_min"] / rows[0]["steady_maps_per_min"]:.2f}x steady state'  # noqa: E501
+             if rows[0]['steady_maps_per_min'] and rows[1][
+                 'steady_maps_per_min'] else '') + '  (goal >= 1.7x)')
+    return dict(part='throughput', rows=rows, speedup=ratio)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument('--part', choices=['all', 'stages', 'memory'],
+    p.add_argument('--part', choices=['all', 'stages', 'memory',
+                                      'throughput', 'methods'],
                    default='all')
+    p.add_argument('--num-videos', type=int, default=16,
+                   help='clips of the throughput part')
     p.add_argument('--batch-size', type=int, default=16)
     p.add_argument('--repeat', type=int, default=2)
     p.add_argument('--json', help='also write the figures to this file')
     p.add_argument('--memory-child', action='store_true',
                    help=argparse.SUPPRESS)
-    args = p.parse_args()
+    args, rest = p.parse_known_args()
     import warnings
     warnings.filterwarnings('ignore')
     if args.memory_child:
@@ -159,6 +215,11 @@ def main():
         results.append(bench_stages(args))
     if args.part in ('all', 'memory'):
         results.append(bench_memory(args))
+    if args.part == 'throughput':
+        results.append(bench_throughput(args))
+    if args.part == 'methods':
+        import benchmark_methods
+        benchmark_methods.main([a for a in rest if a != '--'])
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(results, f, indent=2)

@@ -7,6 +7,7 @@
   config and ``runner.test()`` writes maps and overlays beside its metrics.
 """
 import os.path as osp
+import time
 from typing import Optional, Sequence, Union
 
 import numpy as np
@@ -68,7 +69,8 @@ class _WriterMixin:
         vid = _meta(sample, 'video_id', 'video')
         path = _meta(sample, 'video_path')
         error = _meta(sample, 'aosa_error')
-        record = dict(video=vid, path=path, method=method, rank=get_rank())
+        record = dict(video=vid, path=path, method=method, rank=get_rank(),
+                      finished=round(time.time(), 3))
         done = sum(self.counts.values()) + 1
         if _meta(sample, 'aosa_skipped'):
             self.counts['skipped'] += 1
@@ -129,7 +131,7 @@ class SaliencyWriterHook(_WriterMixin, Hook):
     method, params, ...), ``<out_dir>/vis/<video_id>.mp4`` and ``.png``
     (heat-map overlay and frame grid, unless ``vis=False``) and one JSON
     line in ``<out_dir>/summary.json`` (video, target, score, seconds,
-    status, error). Files are written atomically; each rank writes its own
+    status, error, rank, finished: Unix time). Files are written atomically; each rank writes its own
     videos.
 
     Args:
