@@ -141,12 +141,13 @@ def summarize_records(method_dir: str,
         num_videos=len(di), **curves)
 
 
-def tables_from_records(work_dir: str, out_dir: str,
+def tables_from_records(work_dir, out_dir: str,
                         videos: Optional[Sequence[str]] = None,
                         title: Optional[str] = None) -> Dict[str, dict]:
     """Rebuild ``metrics.json/md`` and the curves from per-video records.
 
-    Every ``work_dir/<method>/deletion_insertion.jsonl`` becomes a row;
+    Every ``work_dir/<method>/deletion_insertion.jsonl`` becomes a row
+    (``work_dir`` may be a list of work dirs: their methods are joined);
     ``videos`` restricts all rows to the same videos (a like-for-like table
     when methods ran on different numbers of videos). The reports are
     written to ``out_dir`` (which must differ from ``work_dir`` unless
@@ -159,12 +160,14 @@ def tables_from_records(work_dir: str, out_dir: str,
     import os.path as osp
 
     from .run import write_reports
+    dirs = [work_dir] if isinstance(work_dir, str) else list(work_dir)
     rows = {}
-    for name in sorted(os.listdir(work_dir)):
-        d = osp.join(work_dir, name)
-        if osp.isfile(osp.join(d, 'deletion_insertion.jsonl')):
-            rows[name] = summarize_records(d, videos)
-    if osp.abspath(out_dir) != osp.abspath(work_dir):
+    for wd in dirs:
+        for name in sorted(os.listdir(wd)):
+            d = osp.join(wd, name)
+            if osp.isfile(osp.join(d, 'deletion_insertion.jsonl')):
+                rows[name] = summarize_records(d, videos)
+    if all(osp.abspath(out_dir) != osp.abspath(wd) for wd in dirs):
         for f in ('metrics.json', 'curves.json', 'sanity.json'):
             path = osp.join(out_dir, f)
             if osp.isfile(path):
