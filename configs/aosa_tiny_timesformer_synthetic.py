@@ -1,22 +1,9 @@
-# AOSA on the tiny timesformer model and the generated ground-truth clips
-# (tools/make_synthetic.py). Used by tests and `make demo`.
+# AOSA on the tiny timesformer model of the generated ground-truth benchmark
+# (test split, one view; checkpoint: checkpoints/tiny_timesformer_synthetic.pth).
+# Used by the tests and `make demo`. The test pipeline is the training
+# config's.
 _base_ = [
-    'mmaction::_base_/default_runtime.py',
-    './_base_/models/tiny_timesformer.py',
-    './_base_/datasets/synthetic_test.py',
+    './tiny/tiny_timesformer_synthetic.py',
     './_base_/explainers/aosa.py',
 ]
-custom_imports = dict(imports=['mmaction_aosa'], allow_failed_imports=False)
-
-test_pipeline = [
-    dict(type='DecordInit'),
-    dict(type='SampleFrames', clip_len=8, frame_interval=4, num_clips=1,
-         test_mode=True),
-    dict(type='DecordDecode'),
-    dict(type='Resize', scale=(-1, 128)),
-    dict(type='CenterCrop', crop_size=112),
-    dict(type='FormatShape', input_format='NCTHW'),
-    dict(type='PackActionInputs'),
-]
-test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 class_names = ['moving_right', 'moving_left', 'moving_down', 'moving_up']

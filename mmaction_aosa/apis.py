@@ -117,8 +117,10 @@ def build_explain_config(cfg: Config,
         cfg[key] = None
     cfg.load_from = None
     cfg.resume = False
+    # the explain model does the explaining: drop saliency hooks of the
+    # config, which would explain every clip a second time
     hooks = [h for h in cfg.get('custom_hooks', []) or []
-             if h.get('type') != 'SaliencyWriterHook']
+             if h.get('type') not in ('SaliencyWriterHook', 'SaliencyHook')]
     hooks.append(dict(type='SaliencyWriterHook', out_dir=work_dir, vis=vis,
                       class_names=class_names))
     cfg.custom_hooks = hooks
