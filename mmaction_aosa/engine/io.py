@@ -1,30 +1,46 @@
 """Atomic writers for per-video outputs: nothing half-written is left."""
+import contextlib
 import io
 import json
 import os
 import os.path as osp
 import tempfile
-from typing import Optional
+from typing import Iterator, Optional
 
 import numpy as np
 
 
-def atomic_write_bytes(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temp file and a rename."""
+@contextlib.contextmanager
+def atomic_path(path: str) -> Iterator[str]:
+    """A temp path beside ``path`` that becomes ``path`` on success.
+
+    The temp name starts with ``.tmp_`` and keeps the extension (writers
+    such as OpenCV's choose the format by it). On any error, or if the
+    process is killed, ``path`` is untouched; the temp file is removed on
+    errors.
+    """
     d = osp.dirname(osp.abspath(path))
     os.makedirs(d, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix='.tmp_', dir=d)
+    fd, tmp = tempfile.mkstemp(prefix='.tmp_', suffix=osp.splitext(path)[1],
+                               dir=d)
+    os.close(fd)
     try:
-        with os.fdopen(fd, 'wb') as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+        yield tmp
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         if osp.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def atomic_write_bytes(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temp file and a rename."""
+    with atomic_path(path) as tmp:
+        with open(tmp, 'wb') as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
 
 
 def save_map(path: str, saliency: np.ndarray, **fields) -> None:

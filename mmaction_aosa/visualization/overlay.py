@@ -1,7 +1,4 @@
 """Heat-map overlays of saliency maps on the frames of a clip."""
-import os
-import os.path as osp
-import tempfile
 from typing import Optional, Sequence
 
 import cv2
@@ -47,12 +44,9 @@ def overlay_frames(frames: np.ndarray, saliency: np.ndarray,
 
 def write_video(path: str, frames: np.ndarray, fps: float = 8.0) -> None:
     """Write T×H×W×3 RGB uint8 frames as an mp4 (mp4v), atomically."""
-    d = osp.dirname(osp.abspath(path))
-    os.makedirs(d, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix='.tmp_', suffix='.mp4', dir=d)
-    os.close(fd)
-    try:
-        h, w = frames.shape[1:3]
+    from ..engine.io import atomic_path
+    h, w = frames.shape[1:3]
+    with atomic_path(path) as tmp:
         writer = cv2.VideoWriter(tmp, cv2.VideoWriter_fourcc(*'mp4v'), fps,
                                  (w, h))
         if not writer.isOpened():
@@ -60,12 +54,6 @@ def write_video(path: str, frames: np.ndarray, fps: float = 8.0) -> None:
         for f in frames:
             writer.write(np.ascontiguousarray(f[..., ::-1]))
         writer.release()
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def frame_grid(frames: np.ndarray, num: int = 8,

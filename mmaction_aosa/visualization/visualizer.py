@@ -9,18 +9,18 @@ import numpy as np
 from mmaction.registry import VISUALIZERS
 from mmaction.visualization import ActionVisualizer
 
+from ..engine.io import atomic_path
 from .overlay import frame_grid, label_text, overlay_frames, write_video
 
 
 def write_gif(path: str, frames: np.ndarray, fps: float = 8.0) -> None:
     """Write RGB uint8 frames as a looping GIF (Pillow), atomically."""
     from PIL import Image
-    tmp = osp.join(osp.dirname(path) or '.', f'.tmp_{osp.basename(path)}')
     images = [Image.fromarray(f) for f in frames]
-    images[0].save(tmp, format='GIF', save_all=True,
-                   append_images=images[1:], duration=int(1000 / fps),
-                   loop=0)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        images[0].save(tmp, format='GIF', save_all=True,
+                       append_images=images[1:], duration=int(1000 / fps),
+                       loop=0)
 
 
 @VISUALIZERS.register_module()
@@ -93,8 +93,8 @@ class SaliencyVisualizer(ActionVisualizer):
             img = frame_grid(drawn)
             if out_dir:
                 written['grid'] = osp.join(out_dir, f'{name}.png')
-                tmp = osp.join(out_dir, f'.tmp_{name}.png')
-                cv2.imwrite(tmp, img[..., ::-1])
-                os.replace(tmp, written['grid'])
+                with atomic_path(written['grid']) as tmp:
+                    if not cv2.imwrite(tmp, img[..., ::-1]):
+                        raise RuntimeError(f'cannot write {tmp}')
             self.add_image(name, img, step=step)  # vis backends, rank 0
         return written
