@@ -1,4 +1,5 @@
 """A recognizer wrapper that explains each test clip as it is predicted."""
+import os.path as osp
 import time
 from typing import Optional, Union
 
@@ -29,10 +30,13 @@ def pick_view(num_views: int, view: Union[str, int]) -> int:
 class SaliencyRecognizer(BaseModel):
     """Run a recognizer's data_preprocessor once, predict, and explain.
 
-    ``test_step`` returns one data sample per input with the fields
+    ``test_step`` returns one data sample per input whose metainfo holds
     ``saliency`` (T×H×W float32, CPU), ``aosa_target``, ``aosa_score``,
-    ``aosa_seconds``, ``aosa_view``, ``pred_score`` (class probabilities of
-    the explained view) and, for failed videos, ``aosa_error`` in metainfo.
+    ``aosa_probs`` (class probabilities of the explained view),
+    ``aosa_seconds``, ``aosa_view``, ``aosa_timings``, ``aosa_geometry``
+    (frame indices, resize, crop) and ``aosa_clip`` (the explained clip,
+    normalised); a failed video carries ``aosa_error`` instead, a finished
+    one ``aosa_skipped``.
 
     Args:
         recognizer (dict): Config of the mmaction2 recognizer.
@@ -64,7 +68,6 @@ class SaliencyRecognizer(BaseModel):
         return self.recognizer(inputs, data_samples, mode=mode)
 
     def _done(self, vid: str) -> bool:
-        import os.path as osp
         return bool(self.skip_dir) and osp.exists(
             osp.join(self.skip_dir, f'{vid}.npz'))
 
