@@ -157,6 +157,26 @@ def load_class_names(cfg: Config) -> Optional[list]:
     return None
 
 
+def load_run_config(config: str, checkpoint: Optional[str] = None,
+                    cfg_options: Optional[dict] = None) -> Config:
+    """Check the config and checkpoint paths, load the config, merge options.
+
+    Raises:
+        FileNotFoundError, CheckpointError, ExplainConfigError: before any
+            video is touched.
+    """
+    if not osp.isfile(config):
+        raise FileNotFoundError(f'config not found: {config}')
+    if checkpoint is not None and not osp.isfile(checkpoint):
+        raise CheckpointError(f'checkpoint not found: {checkpoint}')
+    cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    if 'model' not in cfg:
+        raise ExplainConfigError(f'{config} defines no model')
+    return cfg
+
+
 def run_explain(config: str,
                 checkpoint: Optional[str] = None,
                 work_dir: Optional[str] = None,
@@ -176,17 +196,9 @@ def run_explain(config: str,
         ExplainConfigError, CheckpointError, FileNotFoundError: bad input,
             before any video is touched.
     """
-    if not osp.isfile(config):
-        raise FileNotFoundError(f'config not found: {config}')
-    if checkpoint is not None and not osp.isfile(checkpoint):
-        raise CheckpointError(f'checkpoint not found: {checkpoint}')
     if video is not None and not osp.exists(video):
         raise FileNotFoundError(f'video not found: {video}')
-    cfg = Config.fromfile(config)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-    if 'model' not in cfg:
-        raise ExplainConfigError(f'{config} defines no model')
+    cfg = load_run_config(config, checkpoint, cfg_options)
     work_dir = work_dir or cfg.get('work_dir') or osp.join(
         'work_dirs', osp.splitext(osp.basename(config))[0])
     exp_cfg = resolve_explainer(explainer, cfg)

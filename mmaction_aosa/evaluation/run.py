@@ -20,10 +20,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from mmengine.config import Config
 
 from ..apis import (ExplainConfigError, build_explain_config,
-                    load_class_names, resolve_explainer)
-from ..compat import CheckpointError, init_dist_cpu_safe, load_checkpoint
+                    load_class_names, load_run_config, resolve_explainer)
+from ..compat import init_dist_cpu_safe, load_checkpoint
 from ..registry import build_explainer
-from .pointing_game import add_geometry_meta_keys
 
 
 def _value(text: str):
@@ -113,8 +112,7 @@ def build_eval_config(cfg: Config,
         steps=steps, batch_size=batch_size, sanity_videos=sanity_videos,
         view=model.get('view', 'center'), target=model.get('target'))
     dl = ecfg.test_dataloader
-    inner = dl.dataset.dataset
-    add_geometry_meta_keys(inner.pipeline)
+    inner = dl.dataset.dataset  # its pipeline keeps the clip geometry
     if num_videos:
         inner.indices = int(num_videos)
     dl.num_workers = 0
@@ -262,19 +260,11 @@ def run_eval(config: str,
         dict: ``{method: {deletion, insertion, overall, spt,
         seconds_per_map, num_videos, ...}}`` of this run (on every rank).
     """
-    if not osp.isfile(config):
-        raise FileNotFoundError(f'config not found: {config}')
-    if checkpoint is not None and not osp.isfile(checkpoint):
-        raise CheckpointError(f'checkpoint not found: {checkpoint}')
     if maps is not None and not osp.isdir(maps):
         raise FileNotFoundError(f'maps folder not found: {maps}')
     if not explainers:
         raise ExplainConfigError('name at least one method (--explainers)')
-    cfg = Config.fromfile(config)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-    if 'model' not in cfg:
-        raise ExplainConfigError(f'{config} defines no model')
+    cfg = load_run_config(config, checkpoint, cfg_options)
     work_dir = work_dir or cfg.get('work_dir') or osp.join(
         'work_dirs', 'eval_' + osp.splitext(osp.basename(config))[0])
     boxes = cfg.get('gt_boxes', boxes)
