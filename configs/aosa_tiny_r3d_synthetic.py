@@ -6,4 +6,5 @@ _base_ = [
     './tiny/tiny_r3d_synthetic.py',
     './_base_/explainers/aosa.py',
 ]
-class_names = ['moving_right', 'moving_left', 'moving_down', 'moving_up']
+class_names = ['axis_horizontal', 'axis_vertical', 'axis_diagonal_down',
+               'axis_diagonal_up']

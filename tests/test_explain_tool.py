@@ -13,7 +13,7 @@ from conftest import REPO, moving_square_clip, write_mp4
 from mmaction_aosa.engine.io import load_map, read_summary
 
 FAMILIES = {  # config, frames the model sees
-    'r3d': 16, 'r2plus1d': 16, 'slowfast': 32, 'timesformer': 8}
+    'r3d': 16, 'r2plus1d': 16, 'slowfast': 16, 'timesformer': 8}
 # small AOSA (N = 4×4 masks) keeps each run to seconds
 FAST = ['explainer.anchor_stride=28', 'explainer.box_size=56',
         'explainer.batch_size=16']

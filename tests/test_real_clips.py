@@ -15,7 +15,7 @@ from conftest import REPO, shared_data
 
 from mmaction_aosa.engine.io import load_map, read_summary
 
-FRAMES = {'r3d': 16, 'r2plus1d': 16, 'slowfast': 32, 'timesformer': 8}
+FRAMES = {'r3d': 16, 'r2plus1d': 16, 'slowfast': 16, 'timesformer': 8}
 VIDEOS = ['kinetics_arm_wrestling_demo.mp4', 'mmaction2_test.mp4',
           'mmaction2_test.avi', 'kinetics_flipping_a_pancake.mkv']
 OPTS = ['explainer.anchor_stride=28', 'explainer.box_size=56',
@@ -65,7 +65,7 @@ def test_ucf24_frame_folder(family, tmp_path):
     ann = tmp_path / 'frames.txt'
     ann.write_text(f'CliffDiving/v_CliffDiving_g01_c01 {n} 0\n')
     clip_len, interval = {'r3d': (16, 2), 'r2plus1d': (16, 2),
-                          'slowfast': (32, 1), 'timesformer': (8, 4)}[family]
+                          'slowfast': (16, 2), 'timesformer': (8, 4)}[family]
     cfg = tmp_path / f'frames_{family}.py'
     cfg.write_text(f"""
 _base_ = [{os.path.join(REPO, 'configs', f'aosa_tiny_{family}_synthetic.py')!r}]

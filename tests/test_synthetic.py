@@ -63,11 +63,16 @@ def test_boxes_match_rendered_target():
             # every pixel of the box is the target, and nothing else is
             assert mask[y:y + h, x:x + w].all()
             assert mask.sum() == w * h
-        # the class is the direction of motion, and it travels far
+        # the class is the axis of motion, and it travels far
         d = boxes[-1, :2] - boxes[0, :2]
-        expected = [(1, 0), (-1, 0), (0, 1), (0, -1)][label]
-        assert tuple(np.sign(d)) == expected
-        assert np.abs(d).max() >= 48 > 16
+        axis = [(1, 0), (0, 1), (1, 1), (1, -1)][label]
+        assert tuple(np.sign(d)) in (axis, tuple(-np.array(axis)))
+        if label >= 2:  # diagonal: equal steps along x and y
+            assert abs(abs(d[0]) - abs(d[1])) <= 1
+        assert np.hypot(*d) >= 47 and np.abs(d).max() > 16
+        # constant speed along a straight line
+        steps = np.diff(boxes[:, :2], axis=0)
+        assert np.abs(steps - d / 31).max() <= 1
         # the path stays inside the central 112 crop
         assert boxes[:, :2].min() >= 8
         assert (boxes[:, :2] + boxes[:, 2:]).max() <= 120
@@ -158,16 +163,32 @@ def test_make_batch_matches_render():
     assert np.array_equal(boxes[2][1], full_boxes[4] - [8, 8, 0, 0])
 
 
+def test_both_signs_of_each_axis_occur():
+    signs = {}
+    for index in range(40):
+        _, boxes, label = render_clip(SEED, index)
+        d = boxes[-1, :2] - boxes[0, :2]
+        signs.setdefault(label, set()).add(tuple(np.sign(d)))
+    # every class moves both ways, so the sign of time cannot be the cue
+    assert sorted(signs) == [0, 1, 2, 3]
+    assert all(len(v) == 2 for v in signs.values())
+
+
 def test_reverse_time_with_label():
     from mmaction_aosa.datasets import ReverseTimeWithLabel
     frames, boxes, label = render_clip(SEED, 0)
     out = ReverseTimeWithLabel(prob=1.0)(
         dict(imgs=list(frames), label=label, frame_inds=np.arange(32)))
     assert np.array_equal(np.stack(out['imgs']), frames[::-1])
-    # the reversed clip really is a clip of the opposite class
-    d = boxes[0, :2] - boxes[-1, :2]
-    assert tuple(np.sign(d)) == [(1, 0), (-1, 0), (0, 1),
-                                 (0, -1)][out['label']]
-    same = ReverseTimeWithLabel(prob=0.0)(dict(imgs=list(frames),
-                                               label=label))
+    assert list(out['frame_inds']) == list(range(31, -1, -1))
+    # the axis of a reversed path is the same: the label is kept
+    assert out['label'] == label
+    # classes that do reverse with time give their pairing
+    paired = ReverseTimeWithLabel(prob=1.0, label_map={0: 1, 1: 0})
+    assert paired(dict(imgs=list(frames), label=0))['label'] == 1
+    assert paired(dict(imgs=list(frames), label=3))['label'] == 3
+    assert list(paired(dict(imgs=list(frames),
+                            label=np.array([1])))['label']) == [0]
+    same = ReverseTimeWithLabel(prob=0.0, label_map={label: label + 1})(
+        dict(imgs=list(frames), label=label))
     assert same['label'] == label

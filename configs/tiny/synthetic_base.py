@@ -1,6 +1,7 @@
 # Shared part of the tiny models' training configs on the synthetic
-# ground-truth benchmark (moving red square, 4 classes by motion direction;
-# mmaction_aosa/datasets/synthetic.py): data, pipelines, schedule, runtime.
+# ground-truth benchmark (moving red square, 4 classes by the axis of its
+# motion; mmaction_aosa/datasets/synthetic.py): data, pipelines, schedule,
+# runtime.
 # Family configs add their model and change what differs (frame sampling,
 # epochs, ...). Its sampling and 4-epoch schedule are the R3D ones.
 # Data: python tools/make_synthetic.py --out data/synthetic/{train,val,test}
@@ -15,7 +16,7 @@ data_root = 'data/synthetic'
 clip_len, frame_interval = 16, 2  # 16 frames spanning the 32-frame clip
 
 file_client_args = dict(io_backend='disk')
-# No flips: a horizontal flip would swap moving_left and moving_right.
+# No flips: a horizontal flip would swap the two diagonal classes.
 train_pipeline = [
     dict(type='DecordInit', **file_client_args),
     dict(type='SampleFrames', clip_len=clip_len,

@@ -1,7 +1,8 @@
 """Datasets with ground truth for saliency benchmarks.
 
 * :mod:`.synthetic`: a generated video dataset (moving red square among
-  distractors, 4 classes by motion direction) with per-frame target boxes.
+  distractors, 4 classes by the axis of its motion) with per-frame target
+  boxes.
 * :mod:`.boxes`: per-frame ground-truth boxes of UCF101-24 and of the
   synthetic dataset in one structure, ``{frame: [(x, y, w, h), ...]}``.
 """

@@ -5,20 +5,25 @@ Every clip is ``num_frames`` (32) RGB frames of ``size`` × ``size`` (128)
 pixels over a static, textured, low-saturation background. One object, the
 *target*, is a solid red square (:data:`TARGET_COLOR`, 12–18 px); its
 appearance is the same in every clip and no other object is red. It
-translates in a straight line at constant speed, and the **direction of its
-motion is the class**:
+translates in a straight line at constant speed, and the **axis of its
+motion is the class** (the sign is drawn at random, so every class moves
+both ways and playing a clip backwards keeps its class):
 
-====  ============  =====================================================
-id    name          target motion
-====  ============  =====================================================
-0     moving_right  +x
-1     moving_left   −x
-2     moving_down   +y
-3     moving_up     −y
-====  ============  =====================================================
+====  ==================  ================================================
+id    name                target motion
+====  ==================  ================================================
+0     axis_horizontal     +x or −x
+1     axis_vertical       +y or −y
+2     axis_diagonal_down  along x = y: down-right or up-left (↘ / ↖)
+3     axis_diagonal_up    along x = −y: up-right or down-left (↗ / ↙)
+====  ==================  ================================================
 
-It travels 48–72 px over the clip (three to four and a half 16-px occlusion
-boxes), so a fixed cuboid cannot keep covering it. Its path stays inside the
+(Generator version 1 used the signed direction, right / left / down / up;
+a 2-layer TimeSformer could not learn the sign of time on 800 clips, see
+docs/ground_truth_benchmark.md.)
+
+It travels 48–72 px along its path (three to four and a half 16-px
+occlusion boxes; 34–51 px along each image axis on a diagonal), so a fixed cuboid cannot keep covering it. Its path stays inside the
 central 112 × 112 window (``[8, 120)`` at the default size), so a 112-px
 center crop never cuts it; its start point is random along the whole
 admissible range, so no single frame's target position gives the class.
@@ -29,7 +34,7 @@ has a strong red component), 10–18 px, anywhere in the frame, which move
 differently: bouncing straight lines at any angle and speed (so some move
 exactly like a target of another class), sinusoidal back-and-forth along a
 random axis, or a random walk. Only the red colour tells the target apart:
-a model must find the red square and read its direction. The target is
+a model must find the red square and read the axis of its path. The target is
 drawn last, so it is never hidden and its box is exactly its pixels.
 
 Files written by :func:`generate_dataset` (all in mmaction2's own formats)::
@@ -63,12 +68,12 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 
-CLASSES: Tuple[str, ...] = ('moving_right', 'moving_left', 'moving_down',
-                            'moving_up')
-# unit motion per class, (dx, dy)
-_DIRECTIONS = ((1, 0), (-1, 0), (0, 1), (0, -1))
+CLASSES: Tuple[str, ...] = ('axis_horizontal', 'axis_vertical',
+                            'axis_diagonal_down', 'axis_diagonal_up')
+# axis of the target's path per class, (dx, dy); the sign is random
+AXES: Tuple[Tuple[int, int], ...] = ((1, 0), (0, 1), (1, 1), (1, -1))
 
 TARGET_COLOR: Tuple[int, int, int] = (230, 30, 30)  # RGB
 DISTRACTOR_COLORS: Tuple[Tuple[int, int, int], ...] = (
@@ -192,17 +197,14 @@ def render_clip(seed: int, index: int,
     lo = (size - crop) // 2
     hi = lo + crop - s  # top-left range keeping the square inside
     travel = float(rng.uniform(p['travel'][0], p['travel'][1]))
-    travel = min(travel, hi - lo)
-    dx, dy = _DIRECTIONS[label]
-    along0 = rng.uniform(lo, hi - travel)  # start of the increasing coord
-    across = rng.uniform(lo, hi)
+    axis = np.array(AXES[label], np.float64)
+    sign = 1.0 if rng.random() < 0.5 else -1.0
+    disp = sign * travel * axis / np.linalg.norm(axis)  # start -> end, px
+    disp = np.clip(disp, -(hi - lo), hi - lo)
+    # uniform start over every position that keeps the whole path inside
+    start = rng.uniform(lo - np.minimum(disp, 0), hi - np.maximum(disp, 0))
     t = np.arange(T) / (T - 1)
-    along = along0 + travel * t
-    if dx + dy < 0:  # moving left or up: run the path backwards
-        along = along0 + travel * (1 - t)
-    xy = np.stack([along, np.full(T, across)], 1) if dx else \
-        np.stack([np.full(T, across), along], 1)
-    xy = np.rint(xy).astype(np.int64)
+    xy = np.rint(start[None] + t[:, None] * disp[None]).astype(np.int64)
     boxes = np.concatenate([xy, np.full((T, 2), s, np.int64)], 1)
 
     distractors = []

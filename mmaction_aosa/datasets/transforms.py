@@ -1,37 +1,32 @@
 """Pipeline transforms for the synthetic benchmark."""
-from typing import Dict, Sequence
+from typing import Dict, Optional, Sequence
 
 import numpy as np
 from mmaction.registry import TRANSFORMS
 from mmcv.transforms import BaseTransform
 
-from .synthetic import CLASSES
-
-# playing a clip backwards turns each class into its opposite
-REVERSED_LABEL = {
-    CLASSES.index('moving_right'): CLASSES.index('moving_left'),
-    CLASSES.index('moving_left'): CLASSES.index('moving_right'),
-    CLASSES.index('moving_down'): CLASSES.index('moving_up'),
-    CLASSES.index('moving_up'): CLASSES.index('moving_down'),
-}
-
 
 @TRANSFORMS.register_module()
 class ReverseTimeWithLabel(BaseTransform):
-    """Play the decoded clip backwards with probability ``prob`` and swap the
-    label to the opposite direction (training augmentation for the
-    synthetic dataset only; it needs the motion-direction classes).
+    """Play the decoded clip backwards with probability ``prob`` and map its
+    label through ``label_map`` (training augmentation).
 
-    Both versions show the same frames, so the pair can be told apart only
-    by the order of the frames: this pushes a model (TimeSformer needs it)
-    to read the direction instead of static cues. Required keys: ``imgs``
-    (decoded), ``label``; modified: the same, ``frame_inds``.
+    The synthetic dataset's classes are the axis of the target's path, which
+    playing backwards keeps, so there the default (labels unchanged) is the
+    right one and the transform only doubles the motions seen per clip. For
+    classes that reverse with time (e.g. "moving left" / "moving right"),
+    give the pairing, ``label_map={0: 1, 1: 0, ...}``; a label missing from
+    the map is kept. Required keys: ``imgs`` (decoded), ``label``; modified:
+    the same, ``frame_inds``.
     """
 
     def __init__(self, prob: float = 0.5,
-                 label_map: Dict[int, int] = None) -> None:
+                 label_map: Optional[Dict[int, int]] = None) -> None:
         self.prob = prob
-        self.label_map = dict(label_map or REVERSED_LABEL)
+        self.label_map = {int(k): int(v) for k, v in (label_map or {}).items()}
+
+    def _map(self, v) -> int:
+        return self.label_map.get(int(v), int(v))
 
     def transform(self, results: dict) -> dict:
         if np.random.rand() >= self.prob:
@@ -43,13 +38,13 @@ class ReverseTimeWithLabel(BaseTransform):
             results['frame_inds'] = np.asarray(results['frame_inds'])[::-1]
         label = results['label']
         if isinstance(label, (int, np.integer)):
-            results['label'] = self.label_map[int(label)]
-        else:  # array or list of one label
-            results['label'] = type(label)(
-                [self.label_map[int(v)] for v in label]) if isinstance(
-                    label, list) else np.array(
-                        [self.label_map[int(v)] for v in np.ravel(label)])
+            results['label'] = self._map(label)
+        elif isinstance(label, list):
+            results['label'] = [self._map(v) for v in label]
+        else:  # array of one label
+            results['label'] = np.array([self._map(v) for v in np.ravel(label)])
         return results
 
     def __repr__(self) -> str:
-        return f'{self.__class__.__name__}(prob={self.prob})'
+        return (f'{self.__class__.__name__}(prob={self.prob}, '
+                f'label_map={self.label_map})')
