@@ -76,6 +76,8 @@ def test_writes_metrics_table_and_plots(first_run):
     sub = tables_from_records(str(first_run), str(first_run / 'first2'),
                               ['videos__video_00000', 'videos__video_00001'])
     assert {r['num_videos'] for r in sub.values()} == {2}
+    # rows keep the run's labels, not the folder names
+    assert set(sub) == set(metrics)
     assert (first_run / 'first2' / 'metrics.md').is_file()
     # maps are kept for reuse, one per video
     maps = sorted((first_run / 'gradcam' / 'maps').glob('*.npz'))

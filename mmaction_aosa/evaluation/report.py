@@ -146,8 +146,9 @@ def tables_from_records(work_dir, out_dir: str,
                         title: Optional[str] = None) -> Dict[str, dict]:
     """Rebuild ``metrics.json/md`` and the curves from per-video records.
 
-    Every ``work_dir/<method>/deletion_insertion.jsonl`` becomes a row
-    (``work_dir`` may be a list of work dirs: their methods are joined);
+    Every ``work_dir/<method>/deletion_insertion.jsonl`` becomes a row,
+    labelled as in the run that made it (its ``label.txt``; the folder name
+    for older runs) so rebuilt rows replace the run's own (``work_dir`` may be a list of work dirs: their methods are joined);
     ``videos`` restricts all rows to the same videos (a like-for-like table
     when methods ran on different numbers of videos). The reports are
     written to ``out_dir`` (which must differ from ``work_dir`` unless
@@ -159,14 +160,18 @@ def tables_from_records(work_dir, out_dir: str,
     import os
     import os.path as osp
 
-    from .run import write_reports
+    from .run import LABEL_FILE, write_reports
     dirs = [work_dir] if isinstance(work_dir, str) else list(work_dir)
     rows = {}
     for wd in dirs:
         for name in sorted(os.listdir(wd)):
             d = osp.join(wd, name)
             if osp.isfile(osp.join(d, 'deletion_insertion.jsonl')):
-                rows[name] = summarize_records(d, videos)
+                label = name  # the folder name, unless the run kept its label
+                if osp.isfile(osp.join(d, LABEL_FILE)):
+                    with open(osp.join(d, LABEL_FILE)) as f:
+                        label = f.read().strip() or name
+                rows[label] = summarize_records(d, videos)
     if all(osp.abspath(out_dir) != osp.abspath(wd) for wd in dirs):
         for f in ('metrics.json', 'curves.json', 'sanity.json'):
             path = osp.join(out_dir, f)

@@ -65,6 +65,10 @@ def parse_method(spec: str, cfg: Config) -> Tuple[str, dict]:
     return label, exp
 
 
+#: file in each method's folder holding its row label (``aosa[map_form=paper]``)
+LABEL_FILE = 'label.txt'
+
+
 def safe_name(label: str) -> str:
     """A folder name for a method label."""
     return re.sub(r'[^A-Za-z0-9_.=-]+', '_', label).strip('_')
@@ -302,6 +306,10 @@ def run_eval(config: str,
             sanity_videos=sanity_videos, write_maps=label not in map_dirs,
             class_names=class_names)
         runner = Runner.from_cfg(ecfg)
+        if get_rank() == 0:  # the row label, for tables_from_records
+            os.makedirs(method_dir, exist_ok=True)
+            with open(osp.join(method_dir, LABEL_FILE), 'w') as f:
+                f.write(label + '\n')
         names = class_names
         if checkpoint is not None:
             ckpt = load_checkpoint(unwrap(runner.model).recognizer,
