@@ -23,10 +23,11 @@ a 2-layer TimeSformer could not learn the sign of time on 800 clips, see
 docs/ground_truth_benchmark.md.)
 
 It travels 48–72 px along its path (three to four and a half 16-px
-occlusion boxes; 34–51 px along each image axis on a diagonal), so a fixed cuboid cannot keep covering it. Its path stays inside the
-central 112 × 112 window (``[8, 120)`` at the default size), so a 112-px
-center crop never cuts it; its start point is random along the whole
-admissible range, so no single frame's target position gives the class.
+occlusion boxes; 34–51 px along each image axis on a diagonal), so a fixed
+cuboid cannot keep covering it. Its path stays inside the central 112 × 112
+window (``[8, 120)`` at the default size), so a 112-px center crop never
+cuts it; its start point is random along the whole admissible range, so no
+single frame's target position gives the class.
 
 Distractors (3 by default) are squares or discs of other colours
 (:data:`DISTRACTOR_COLORS`: green, blue, yellow, cyan, white, purple; none
@@ -34,8 +35,8 @@ has a strong red component), 10–18 px, anywhere in the frame, which move
 differently: bouncing straight lines at any angle and speed (so some move
 exactly like a target of another class), sinusoidal back-and-forth along a
 random axis, or a random walk. Only the red colour tells the target apart:
-a model must find the red square and read the axis of its path. The target is
-drawn last, so it is never hidden and its box is exactly its pixels.
+a model must find the red square and read the axis of its path. The target
+is drawn last, so it is never hidden and its box is exactly its pixels.
 
 Files written by :func:`generate_dataset` (all in mmaction2's own formats)::
 

@@ -23,7 +23,8 @@ class ReverseTimeWithLabel(BaseTransform):
     def __init__(self, prob: float = 0.5,
                  label_map: Optional[Dict[int, int]] = None) -> None:
         self.prob = prob
-        self.label_map = {int(k): int(v) for k, v in (label_map or {}).items()}
+        self.label_map = {int(k): int(v)
+                          for k, v in (label_map or {}).items()}
 
     def _map(self, v) -> int:
         return self.label_map.get(int(v), int(v))
@@ -42,7 +43,8 @@ class ReverseTimeWithLabel(BaseTransform):
         elif isinstance(label, list):
             results['label'] = [self._map(v) for v in label]
         else:  # array of one label
-            results['label'] = np.array([self._map(v) for v in np.ravel(label)])
+            results['label'] = np.array(
+                [self._map(v) for v in np.ravel(label)])
         return results
 
     def __repr__(self) -> str:

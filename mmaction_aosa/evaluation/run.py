@@ -65,7 +65,7 @@ def parse_method(spec: str, cfg: Config) -> Tuple[str, dict]:
     return label, exp
 
 
-#: file in each method's folder holding its row label (``aosa[map_form=paper]``)
+#: file in each method's folder with its row label (``aosa[map_form=paper]``)
 LABEL_FILE = 'label.txt'
 
 
