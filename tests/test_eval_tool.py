@@ -135,3 +135,18 @@ def test_eval_config_runs_in_runner_test(data_root, tmp_path):
     assert m['deletion_insertion/num_videos'] == 1
     assert 0 <= m['pointing_game/spt'] <= 1
     assert m["time/seconds_per_map"] > 0
+
+
+def test_comparison_table_marks_best_and_short_rows():
+    from mmaction_aosa.evaluation import comparison_table
+    tables = {
+        'A': {'m1': dict(overall=0.5, spt=0.9, num_videos=50),
+              'm2': dict(overall=0.7, spt=0.1, num_videos=20)},
+        'B': {'m2': dict(overall=0.2, spt=None, num_videos=50)}}
+    lines = comparison_table(tables).strip().split('\n')
+    assert lines[0] == ('| Method | A over-all ↑ | A S-PT ↑ | B over-all ↑ '
+                        '| B S-PT ↑ |')
+    # m1: best S-PT on A, absent on B; m2: best over-all on A from only
+    # 20 of 50 videos, the only value on B (not bold: nothing to compare)
+    assert lines[2] == '| m1 | 0.500 | **0.900** | – | – |'
+    assert lines[3] == '| m2 | **0.700** (20) | 0.100 (20) | 0.200 | – |'

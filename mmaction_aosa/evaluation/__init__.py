@@ -13,8 +13,8 @@ from .metrics import (CascadeRandomization, DeletionInsertion,
 from .pointing_game import (GroundTruthBoxes, add_geometry_meta_keys,
                             boxes_in_clip, point_hits_box, point_of_frame,
                             pointing_game)
-from .report import (markdown_table, plot_curves, summarize_records,
-                     tables_from_records)
+from .report import (comparison_table, markdown_table, plot_curves,
+                     summarize_records, tables_from_records)
 from .sanity import (cascade_randomization, model_stages, plot_cascade,
                      randomize_, spearman)
 
@@ -24,7 +24,8 @@ __all__ = [
     'DeletionInsertion', 'SpatialPointingGame', 'TimePerMap',
     'GroundTruthBoxes',
     'add_geometry_meta_keys', 'boxes_in_clip', 'point_hits_box',
-    'point_of_frame', 'pointing_game', 'markdown_table', 'plot_curves',
+    'point_of_frame', 'pointing_game', 'comparison_table', 'markdown_table',
+    'plot_curves',
     'summarize_records', 'tables_from_records',
     'cascade_randomization', 'model_stages', 'plot_cascade', 'randomize_',
     'spearman'

@@ -51,6 +51,52 @@ def markdown_table(results: Dict[str, dict],
     return '\n'.join(lines) + '\n'
 
 
+def comparison_table(tables: Dict[str, Dict[str, dict]],
+                     keys: Sequence[str] = ('overall', 'spt')) -> str:
+    """Methods × models: one row per method, for each model the ``keys``
+    (over-all and S-PT by default), the best of each column in bold.
+
+    Args:
+        tables (dict): ``{model: metrics.json content}``, in column order.
+        keys (sequence): Row keys to show for every model.
+
+    Returns:
+        str: Markdown. A value from fewer videos than the most any method
+        has for that model is followed by the count, e.g. ``0.712 (20)``.
+    """
+    heads = {'deletion': 'del. ↓', 'insertion': 'ins. ↑',
+             'overall': 'over-all ↑', 'spt': 'S-PT ↑',
+             'seconds_per_map': 's / map ↓'}
+    lower = {'deletion', 'seconds_per_map'}
+    methods = []
+    for rows in tables.values():
+        methods += [m for m in rows if m not in methods]
+    lines = ['| Method | ' + ' | '.join(
+        f'{model} {heads.get(k, k)}' for model in tables for k in keys) +
+        ' |', '|---|' + '---:|' * (len(tables) * len(keys))]
+    for m in methods:
+        cells = []
+        for rows in tables.values():
+            most = max((r.get('num_videos') or 0 for r in rows.values()),
+                       default=0)
+            for k in keys:
+                vals = [r.get(k) for r in rows.values()
+                        if isinstance(r.get(k), (int, float))]
+                r = rows.get(m, {})
+                v = r.get(k)
+                if not isinstance(v, (int, float)):
+                    cells.append('–')
+                    continue
+                text = _fmt(float(v), 2 if k == 'seconds_per_map' else 3)
+                if len(vals) > 1 and v == (min(vals) if k in lower
+                                           else max(vals)):
+                    text = f'**{text}**'
+                n = r.get('num_videos') or 0
+                cells.append(text + (f' ({n})' if n < most else ''))
+        lines.append(f'| {m} | ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines) + '\n'
+
+
 def plot_curves(curves: Dict[str, dict], path: str,
                 title: Optional[str] = None) -> str:
     """Mean deletion and insertion curves, one line per method.
