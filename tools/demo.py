@@ -14,6 +14,7 @@ No network, no GPU. `python tools/demo.py --help` for options.
 import argparse
 import os
 import os.path as osp
+import shutil
 import sys
 import time
 import warnings
@@ -58,6 +59,21 @@ def pointing_game_rate(work_dir: str) -> tuple:
     return hits, frames
 
 
+def _same_data(split: str, num_videos: int, seed: int) -> bool:
+    """Whether ``split`` holds the clips this generator would write now."""
+    import json
+
+    from mmaction_aosa.datasets.synthetic import GENERATOR_VERSION
+    try:
+        with open(osp.join(split, 'meta.json')) as f:
+            meta = json.load(f)
+    except (OSError, ValueError):
+        return False
+    return (meta.get('seed'), meta.get('num_videos'),
+            meta.get('version')) == (seed, num_videos, GENERATOR_VERSION) \
+        and osp.isfile(osp.join(split, 'ann.txt'))
+
+
 def main(argv=None) -> int:
     warnings.filterwarnings('ignore')
     args = parse_args(argv)
@@ -68,9 +84,10 @@ def main(argv=None) -> int:
     start = time.time()
     data_root = osp.join(args.work_dir, 'data')
     split = osp.join(data_root, 'test')
-    if not osp.isfile(osp.join(split, 'ann.txt')):
+    if not _same_data(split, args.num_videos, args.seed):
         print(f'[demo] generating {args.num_videos} held-out clips '
               f'(seed {args.seed}) in {split}')
+        shutil.rmtree(split, ignore_errors=True)
         generate_dataset(split, args.num_videos, args.seed)
     config = osp.join(REPO, 'configs',
                       f'aosa_tiny_{args.family}_synthetic.py')
@@ -80,6 +97,9 @@ def main(argv=None) -> int:
         print(f'[demo] {ckpt} is missing: explaining random weights')
         ckpt = None
     out = osp.join(args.work_dir, f'aosa_tiny_{args.family}')
+    # a fresh run each time (seconds): maps left by an earlier run may come
+    # from another checkpoint, explainer or dataset version
+    shutil.rmtree(out, ignore_errors=True)
     print(f'[demo] explaining with {osp.relpath(config, REPO)} and '
           f'{osp.relpath(ckpt, REPO) if ckpt else "random weights"}')
     result = run_explain(
