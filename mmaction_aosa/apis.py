@@ -157,6 +157,12 @@ def load_class_names(cfg: Config) -> Optional[list]:
     return None
 
 
+def test_pipeline_of(cfg: Config) -> list:
+    """The test dataset's pipeline (``test_pipeline`` if it has none)."""
+    ds = cfg.get('test_dataloader', {}).get('dataset', {})
+    return list(ds.get('pipeline') or cfg.get('test_pipeline') or [])
+
+
 def load_run_config(config: str, checkpoint: Optional[str] = None,
                     cfg_options: Optional[dict] = None) -> Config:
     """Check the config and checkpoint paths, load the config, merge options.
@@ -206,13 +212,22 @@ def run_explain(config: str,
         build_explainer(exp_cfg)  # fail now on bad explainer arguments
     except (TypeError, ValueError, KeyError) as exc:
         raise ExplainConfigError(f'bad explainer config {exp_cfg}: {exc}')
+    from .engine.io import (check_resume, done_ids, run_fingerprint,
+                            write_run_file)
+    maps_dir = osp.join(work_dir, 'maps')
+    fingerprint = run_fingerprint(exp_cfg, checkpoint, cfg.model,
+                                  test_pipeline_of(cfg))
+    differs = check_resume(maps_dir, fingerprint)
+    if differs:
+        raise ExplainConfigError(
+            f'{maps_dir} holds maps of another run (its {differs} differs):'
+            ' give another --work-dir, or remove that folder to start over')
     cfg = build_explain_config(cfg, work_dir, exp_cfg, video, launcher, vis,
                                load_class_names(cfg))
 
     from mmengine.dist import barrier, get_rank
     from mmengine.runner import Runner
 
-    from .engine.io import done_ids
     from .scoring import unwrap
     if launcher != 'none':
         init_dist_cpu_safe(launcher)
@@ -233,8 +248,10 @@ def run_explain(config: str,
                               'random weights')
     # Resume: every rank agrees on the finished videos before sharding.
     barrier()
-    skip = sorted(done_ids(osp.join(work_dir, 'maps')))
+    skip = sorted(done_ids(maps_dir))
     barrier()
+    if get_rank() == 0:
+        write_run_file(maps_dir, fingerprint)
     runner._test_dataloader['dataset']['skip_ids'] = skip
     if skip and get_rank() == 0:
         runner.logger.info(f'resuming: {len(skip)} videos already have maps')

@@ -150,3 +150,23 @@ def test_comparison_table_marks_best_and_short_rows():
     # 20 of 50 videos, the only value on B (not bold: nothing to compare)
     assert lines[2] == '| m1 | 0.500 | **0.900** | – | – |'
     assert lines[3] == '| m2 | **0.700** (20) | 0.100 (20) | 0.200 | – |'
+
+
+def test_maps_of_other_weights_are_not_reused(first_run, data_root,
+                                              tmp_path):
+    import shutil
+
+    import torch
+    from conftest import build_model
+    work = tmp_path / 'eval'
+    shutil.copytree(first_run / 'gradcam', work / 'gradcam')
+    ckpt = tmp_path / 'other.pth'
+    torch.save({'state_dict': build_model('tiny_r3d').state_dict()}, ckpt)
+    cmd = [sys.executable, osp.join(REPO, 'tools', 'eval_saliency.py'),
+           CONFIG, str(ckpt), '--work-dir', str(work), '--steps', '4',
+           '--explainers', 'gradcam', '--cfg-options',
+           f'test_dataloader.dataset.data_root={data_root}']
+    r = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO,
+                       timeout=600)
+    assert r.returncode == 2
+    assert 'checkpoint_sha256 differs' in r.stderr

@@ -156,3 +156,35 @@ def test_single_video_with_checkpoint(videos, tmp_path):
     assert res.returncode == 0, res.stderr[-3000:]
     assert (tmp_path / 'out' / 'maps' / 'clip1.npz').exists()
     assert (tmp_path / 'out' / 'vis' / 'clip1.mp4').exists()
+
+
+def test_resume_refuses_maps_of_another_run(videos, tmp_path):
+    import torch
+    from conftest import build_model
+    ckpt = tmp_path / 'a.pth'
+    torch.save({'state_dict': build_model('tiny_r3d').state_dict()}, ckpt)
+    video = str(videos / 'videos' / 'clip0.mp4')
+    out = tmp_path / 'out'
+    first = explain('aosa_tiny_r3d_synthetic.py', out, str(ckpt),
+                    '--video', video)
+    assert first.returncode == 0, first.stderr[-3000:]
+    run = json.loads((out / 'maps' / 'run.json').read_text())
+    assert run['explainer']['anchor_stride'] == 28
+    made = (out / 'maps' / 'clip0.npz').stat().st_mtime_ns
+    # the same run resumes: the map is kept, not made again
+    same = explain('aosa_tiny_r3d_synthetic.py', out, str(ckpt),
+                   '--video', video)
+    assert same.returncode == 0, same.stderr[-3000:]
+    assert (out / 'maps' / 'clip0.npz').stat().st_mtime_ns == made
+    # another explainer setting or other weights would mix two runs' maps
+    other = explain('aosa_tiny_r3d_synthetic.py', out, str(ckpt),
+                    '--video', video, opts=['explainer.num_cooccurring=1'])
+    assert other.returncode == 2
+    assert 'explainer differs' in other.stderr
+    ckpt_b = tmp_path / 'b.pth'
+    torch.save({'state_dict': build_model('tiny_r3d').state_dict()}, ckpt_b)
+    moved = explain('aosa_tiny_r3d_synthetic.py', out, str(ckpt_b),
+                    '--video', video)
+    assert moved.returncode == 2
+    assert 'checkpoint_sha256 differs' in moved.stderr
+    assert (out / 'maps' / 'clip0.npz').stat().st_mtime_ns == made

@@ -114,3 +114,59 @@ def done_ids(maps_dir: Optional[str]) -> set:
         for f in os.listdir(maps_dir)
         if f.endswith('.npz') and not f.startswith('.')
     }
+
+
+#: file in a maps folder describing the run that made its maps
+RUN_FILE = 'run.json'
+
+
+def file_digest(path: Optional[str]) -> Optional[str]:
+    """SHA-256 of a file (``None`` for no file)."""
+    if path is None:
+        return None
+    import hashlib
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 20), b''):
+            h.update(block)
+    return h.hexdigest()
+
+
+def run_fingerprint(explainer: dict, checkpoint: Optional[str],
+                    model: dict, pipeline) -> dict:
+    """What decides a run's maps: the explainer, the checkpoint's bytes,
+    the model and the test pipeline (as JSON-able values)."""
+    def plain(v):
+        return json.loads(json.dumps(v, sort_keys=True, default=str))
+    return dict(explainer=plain(dict(explainer)),
+                checkpoint_sha256=file_digest(checkpoint),
+                model=plain(dict(model)), pipeline=plain(list(pipeline)))
+
+
+def check_resume(maps_dir: str, fingerprint: dict) -> Optional[str]:
+    """Compare a run with the one that made the maps already in ``maps_dir``.
+
+    Returns:
+        str or None: ``None`` when the maps can be reused (no maps, no
+        record of their run, or the same run); otherwise which part
+        differs (``'explainer'``, ``'checkpoint_sha256'``, ``'model'`` or
+        ``'pipeline'``): resuming would mix maps of two different runs.
+    """
+    path = osp.join(maps_dir, RUN_FILE)
+    if not done_ids(maps_dir) or not osp.isfile(path):
+        return None
+    try:
+        with open(path) as f:
+            old = json.load(f)
+    except (OSError, ValueError):
+        return None
+    for key in ('explainer', 'checkpoint_sha256', 'model', 'pipeline'):
+        if old.get(key) != fingerprint.get(key):
+            return key
+    return None
+
+
+def write_run_file(maps_dir: str, fingerprint: dict) -> None:
+    """Record the run that writes into ``maps_dir`` (atomically)."""
+    atomic_write_bytes(osp.join(maps_dir, RUN_FILE),
+                       json.dumps(fingerprint, indent=1).encode())

@@ -20,8 +20,10 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from mmengine.config import Config
 
 from ..apis import (ExplainConfigError, build_explain_config,
-                    load_class_names, load_run_config, resolve_explainer)
+                    load_class_names, load_run_config, resolve_explainer,
+                    test_pipeline_of)
 from ..compat import init_dist_cpu_safe, load_checkpoint
+from ..engine.io import check_resume, run_fingerprint, write_run_file
 from ..registry import build_explainer
 
 
@@ -286,6 +288,18 @@ def run_eval(config: str,
                 raise FileNotFoundError(
                     f'no maps (*.npz) for {label} under {maps}')
             map_dirs[label] = d
+    # maps this run writes must not join maps of another run
+    fingerprints = {label: run_fingerprint(exp, checkpoint, cfg.model,
+                                           test_pipeline_of(cfg))
+                    for label, exp in methods if label not in map_dirs}
+    for label, fp in fingerprints.items():
+        d = osp.join(work_dir, safe_name(label), 'maps')
+        differs = check_resume(d, fp)
+        if differs:
+            raise ExplainConfigError(
+                f'{d} holds maps of another run (its {differs} differs): '
+                'give another --work-dir, or remove that folder to start '
+                'over')
     class_names = load_class_names(cfg)
 
     from mmengine.dist import barrier, get_rank
@@ -310,6 +324,9 @@ def run_eval(config: str,
             os.makedirs(method_dir, exist_ok=True)
             with open(osp.join(method_dir, LABEL_FILE), 'w') as f:
                 f.write(label + '\n')
+            if label in fingerprints:
+                write_run_file(osp.join(method_dir, 'maps'),
+                               fingerprints[label])
         names = class_names
         if checkpoint is not None:
             ckpt = load_checkpoint(unwrap(runner.model).recognizer,
