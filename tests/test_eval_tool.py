@@ -74,10 +74,11 @@ def test_writes_metrics_table_and_plots(first_run):
                              ['videos__video_00000'])['num_videos'] == 1
     from mmaction_aosa.evaluation import tables_from_records
     sub = tables_from_records(str(first_run), str(first_run / 'first2'),
-                              ['videos__video_00000', 'videos__video_00001'])
+                              ['videos__video_00000', 'videos__video_00001'],
+                              order=['gradcam'])
     assert {r['num_videos'] for r in sub.values()} == {2}
-    # rows keep the run's labels, not the folder names
-    assert set(sub) == set(metrics)
+    # rows keep the run's labels (not the folder names), in the order asked
+    assert list(sub) == list(metrics)
     assert (first_run / 'first2' / 'metrics.md').is_file()
     # maps are kept for reuse, one per video
     maps = sorted((first_run / 'gradcam' / 'maps').glob('*.npz'))

@@ -189,7 +189,9 @@ def summarize_records(method_dir: str,
 
 def tables_from_records(work_dir, out_dir: str,
                         videos: Optional[Sequence[str]] = None,
-                        title: Optional[str] = None) -> Dict[str, dict]:
+                        title: Optional[str] = None,
+                        order: Optional[Sequence[str]] = None
+                        ) -> Dict[str, dict]:
     """Rebuild ``metrics.json/md`` and the curves from per-video records.
 
     Every ``work_dir/<method>/deletion_insertion.jsonl`` becomes a row,
@@ -199,6 +201,9 @@ def tables_from_records(work_dir, out_dir: str,
     when methods ran on different numbers of videos). The reports are
     written to ``out_dir`` (which must differ from ``work_dir`` unless
     every method's row should be replaced).
+
+    ``order`` lists row labels in the order wanted (the rest follow,
+    sorted); by default rows are sorted by label.
 
     Returns:
         dict: ``{method: row}``.
@@ -218,6 +223,9 @@ def tables_from_records(work_dir, out_dir: str,
                     with open(osp.join(d, LABEL_FILE)) as f:
                         label = f.read().strip() or name
                 rows[label] = summarize_records(d, videos)
+    rank = {m: i for i, m in enumerate(order or [])}
+    rows = dict(sorted(rows.items(),
+                       key=lambda kv: (rank.get(kv[0], len(rank)), kv[0])))
     if all(osp.abspath(out_dir) != osp.abspath(wd) for wd in dirs):
         for f in ('metrics.json', 'curves.json', 'sanity.json'):
             path = osp.join(out_dir, f)
