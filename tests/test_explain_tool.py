@@ -168,7 +168,7 @@ def test_resume_refuses_maps_of_another_run(videos, tmp_path):
     first = explain('aosa_tiny_r3d_synthetic.py', out, str(ckpt),
                     '--video', video)
     assert first.returncode == 0, first.stderr[-3000:]
-    run = json.loads((out / 'maps' / 'run.json').read_text())
+    run = json.loads((out / 'run.json').read_text())
     assert run['explainer']['anchor_stride'] == 28
     made = (out / 'maps' / 'clip0.npz').stat().st_mtime_ns
     # the same run resumes: the map is kept, not made again

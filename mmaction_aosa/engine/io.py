@@ -116,7 +116,8 @@ def done_ids(maps_dir: Optional[str]) -> set:
     }
 
 
-#: file in a maps folder describing the run that made its maps
+#: file beside a maps folder describing the run that made its maps
+#: (``WORK_DIR/run.json`` for ``WORK_DIR/maps``: the folder keeps only maps)
 RUN_FILE = 'run.json'
 
 
@@ -143,6 +144,11 @@ def run_fingerprint(explainer: dict, checkpoint: Optional[str],
                 model=plain(dict(model)), pipeline=plain(list(pipeline)))
 
 
+def run_file(maps_dir: str) -> str:
+    """Where the run record of ``maps_dir`` lives (beside it)."""
+    return osp.join(osp.dirname(osp.normpath(maps_dir)), RUN_FILE)
+
+
 def check_resume(maps_dir: str, fingerprint: dict) -> Optional[str]:
     """Compare a run with the one that made the maps already in ``maps_dir``.
 
@@ -152,7 +158,7 @@ def check_resume(maps_dir: str, fingerprint: dict) -> Optional[str]:
         differs (``'explainer'``, ``'checkpoint_sha256'``, ``'model'`` or
         ``'pipeline'``): resuming would mix maps of two different runs.
     """
-    path = osp.join(maps_dir, RUN_FILE)
+    path = run_file(maps_dir)
     if not done_ids(maps_dir) or not osp.isfile(path):
         return None
     try:
@@ -168,5 +174,5 @@ def check_resume(maps_dir: str, fingerprint: dict) -> Optional[str]:
 
 def write_run_file(maps_dir: str, fingerprint: dict) -> None:
     """Record the run that writes into ``maps_dir`` (atomically)."""
-    atomic_write_bytes(osp.join(maps_dir, RUN_FILE),
+    atomic_write_bytes(run_file(maps_dir),
                        json.dumps(fingerprint, indent=1).encode())
