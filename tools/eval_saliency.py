@@ -10,8 +10,7 @@ NAME resolves like ``tools/explain.py --explainer`` (``aosa``,
 ``aosa_approx``, ``gradcam``, ``AOSA``, ...); ``NAME:key=value,...``
 overrides arguments (``aosa:map_form=paper``). Maps are computed on the fly
 (and kept in WORK_DIR/<method>/maps, so a rerun of the same run reuses
-them), or read from
-``--maps DIR`` (written by tools/explain.py). Writes WORK_DIR/metrics.json
+them), or read from ``--maps DIR`` (written by tools/explain.py). Writes WORK_DIR/metrics.json
 (``{method: {deletion, insertion, overall, spt, seconds_per_map,
 num_videos}}``), metrics.md, curves.json, curves.png (and sanity.json,
 sanity.png with --sanity). S-PT is null where no ground-truth boxes exist.
