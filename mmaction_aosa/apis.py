@@ -163,6 +163,38 @@ def test_pipeline_of(cfg: Config) -> list:
     return list(ds.get('pipeline') or cfg.get('test_pipeline') or [])
 
 
+def check_explainer(exp: dict) -> None:
+    """Build the explainer once, so bad arguments fail before any video.
+
+    Raises:
+        ExplainConfigError: the registry refuses ``exp``.
+    """
+    try:
+        build_explainer(copy.deepcopy(exp))
+    except (TypeError, ValueError, KeyError) as exc:
+        raise ExplainConfigError(f'bad explainer config {exp}: {exc}')
+
+
+def ensure_same_run(maps_dir: str, exp: dict,
+                    checkpoint_sha256: Optional[str], cfg: Config) -> dict:
+    """The fingerprint of a run writing into ``maps_dir``, after checking
+    that maps already there come from the same run.
+
+    Raises:
+        ExplainConfigError: the maps there were made by another run (its
+            explainer, checkpoint, model or test pipeline differs).
+    """
+    from .engine.io import check_resume, run_fingerprint
+    fingerprint = run_fingerprint(exp, checkpoint_sha256, cfg.model,
+                                  test_pipeline_of(cfg))
+    differs = check_resume(maps_dir, fingerprint)
+    if differs:
+        raise ExplainConfigError(
+            f'{maps_dir} holds maps of another run (its {differs} differs):'
+            ' give another --work-dir, or remove that folder to start over')
+    return fingerprint
+
+
 def load_run_config(config: str, checkpoint: Optional[str] = None,
                     cfg_options: Optional[dict] = None) -> Config:
     """Check the config and checkpoint paths, load the config, merge options.
@@ -208,20 +240,11 @@ def run_explain(config: str,
     work_dir = work_dir or cfg.get('work_dir') or osp.join(
         'work_dirs', osp.splitext(osp.basename(config))[0])
     exp_cfg = resolve_explainer(explainer, cfg)
-    try:
-        build_explainer(exp_cfg)  # fail now on bad explainer arguments
-    except (TypeError, ValueError, KeyError) as exc:
-        raise ExplainConfigError(f'bad explainer config {exp_cfg}: {exc}')
-    from .engine.io import (check_resume, done_ids, run_fingerprint,
-                            write_run_file)
+    check_explainer(exp_cfg)
+    from .engine.io import done_ids, file_digest, write_run_file
     maps_dir = osp.join(work_dir, 'maps')
-    fingerprint = run_fingerprint(exp_cfg, checkpoint, cfg.model,
-                                  test_pipeline_of(cfg))
-    differs = check_resume(maps_dir, fingerprint)
-    if differs:
-        raise ExplainConfigError(
-            f'{maps_dir} holds maps of another run (its {differs} differs):'
-            ' give another --work-dir, or remove that folder to start over')
+    fingerprint = ensure_same_run(maps_dir, exp_cfg, file_digest(checkpoint),
+                                  cfg)
     cfg = build_explain_config(cfg, work_dir, exp_cfg, video, launcher, vis,
                                load_class_names(cfg))
 

@@ -133,14 +133,15 @@ def file_digest(path: Optional[str]) -> Optional[str]:
     return h.hexdigest()
 
 
-def run_fingerprint(explainer: dict, checkpoint: Optional[str],
+def run_fingerprint(explainer: dict, checkpoint_sha256: Optional[str],
                     model: dict, pipeline) -> dict:
-    """What decides a run's maps: the explainer, the checkpoint's bytes,
-    the model and the test pipeline (as JSON-able values)."""
+    """What decides a run's maps: the explainer, the checkpoint's bytes
+    (their :func:`file_digest`), the model and the test pipeline (as
+    JSON-able values)."""
     def plain(v):
         return json.loads(json.dumps(v, sort_keys=True, default=str))
     return dict(explainer=plain(dict(explainer)),
-                checkpoint_sha256=file_digest(checkpoint),
+                checkpoint_sha256=checkpoint_sha256,
                 model=plain(dict(model)), pipeline=plain(list(pipeline)))
 
 

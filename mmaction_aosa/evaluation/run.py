@@ -10,7 +10,6 @@ and rank 0 writes ``metrics.json``, ``curves.json``, ``metrics.md`` and
 ``curves.png`` in the work dir (merged with the methods already there).
 """
 import ast
-import copy
 import json
 import os
 import os.path as osp
@@ -20,11 +19,10 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from mmengine.config import Config
 
 from ..apis import (ExplainConfigError, build_explain_config,
-                    load_class_names, load_run_config, resolve_explainer,
-                    test_pipeline_of)
+                    check_explainer, ensure_same_run, load_class_names,
+                    load_run_config, resolve_explainer)
 from ..compat import init_dist_cpu_safe, load_checkpoint
-from ..engine.io import check_resume, run_fingerprint, write_run_file
-from ..registry import build_explainer
+from ..engine.io import file_digest, write_run_file
 
 
 def _value(text: str):
@@ -60,10 +58,7 @@ def parse_method(spec: str, cfg: Config) -> Tuple[str, dict]:
         exp[key.strip()] = _value(val.strip())
     if opts:
         label = f'{label}[{opts}]'
-    try:
-        build_explainer(copy.deepcopy(exp))
-    except (TypeError, ValueError, KeyError) as exc:
-        raise ExplainConfigError(f'bad explainer config {exp}: {exc}')
+    check_explainer(exp)
     return label, exp
 
 
@@ -289,17 +284,11 @@ def run_eval(config: str,
                     f'no maps (*.npz) for {label} under {maps}')
             map_dirs[label] = d
     # maps this run writes must not join maps of another run
-    fingerprints = {label: run_fingerprint(exp, checkpoint, cfg.model,
-                                           test_pipeline_of(cfg))
-                    for label, exp in methods if label not in map_dirs}
-    for label, fp in fingerprints.items():
-        d = osp.join(work_dir, safe_name(label), 'maps')
-        differs = check_resume(d, fp)
-        if differs:
-            raise ExplainConfigError(
-                f'{d} holds maps of another run (its {differs} differs): '
-                'give another --work-dir, or remove that folder to start '
-                'over')
+    digest = file_digest(checkpoint)  # once: model-zoo files are large
+    fingerprints = {
+        label: ensure_same_run(osp.join(work_dir, safe_name(label), 'maps'),
+                               exp, digest, cfg)
+        for label, exp in methods if label not in map_dirs}
     class_names = load_class_names(cfg)
 
     from mmengine.dist import barrier, get_rank
