@@ -131,8 +131,8 @@ class SaliencyWriterHook(_WriterMixin, Hook):
     method, params, ...), ``<out_dir>/vis/<video_id>.mp4`` and ``.png``
     (heat-map overlay and frame grid, unless ``vis=False``) and one JSON
     line in ``<out_dir>/summary.json`` (video, target, score, seconds,
-    status, error, rank, finished: Unix time). Files are written atomically; each rank writes its own
-    videos.
+    status, error, rank, finished: Unix time). Files are written
+    atomically; each rank writes its own videos.
 
     Args:
         out_dir (str, optional): Output root; default the runner's work_dir.

@@ -196,8 +196,9 @@ def tables_from_records(work_dir, out_dir: str,
 
     Every ``work_dir/<method>/deletion_insertion.jsonl`` becomes a row,
     labelled as in the run that made it (its ``label.txt``; the folder name
-    for older runs) so rebuilt rows replace the run's own (``work_dir`` may be a list of work dirs: their methods are joined);
-    ``videos`` restricts all rows to the same videos (a like-for-like table
+    for older runs), so rebuilt rows replace the run's own. ``work_dir``
+    may be a list of work dirs: their methods are joined. ``videos``
+    restricts all rows to the same videos (a like-for-like table
     when methods ran on different numbers of videos). The reports are
     written to ``out_dir`` (which must differ from ``work_dir`` unless
     every method's row should be replaced).

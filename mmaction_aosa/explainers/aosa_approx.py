@@ -262,7 +262,7 @@ class AOSAApprox(AOSA):
 
     def _use_boxes(self, tubes: Tubes) -> bool:
         if self.mask_sum == 'auto':
-            return tubes.groups.shape[1] <= MAX_BOX_MEMBERS
+            return super()._use_boxes(tubes)
         return self.mask_sum == 'boxes'
 
     def mask_sums(self, contrib: torch.Tensor, tubes: Tubes) -> torch.Tensor:
