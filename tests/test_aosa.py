@@ -5,8 +5,8 @@ import torch
 from conftest import RedDetector, moving_square_clip, normalise
 
 from mmaction_aosa import EXPLAINERS
-from mmaction_aosa.explainers import ExplainError, saliency_map
-from mmaction_aosa.explainers.aosa import Tubes
+from mmaction_aosa.explainers import ExplainError
+from mmaction_aosa.tubes import Tubes, saliency_map
 
 
 def _clip():
@@ -21,8 +21,8 @@ def _clip():
 def test_aosa_map_peaks_on_the_moving_object(red_detector):
     # The coverage-normalised drop peaks on the object in every frame. The
     # paper's Eq. 2 form does not on tube masks: its values are dominated by
-    # how many masks cover a voxel (see test_paper_form_follows_coverage).
-    map_form = 'drop'
+    # how many masks cover a voxel (see test_eq2_form_follows_coverage).
+    map_form = 'mean_drop'
     frames, boxes = _clip()
     x = normalise(frames)
     aosa = EXPLAINERS.build(dict(type='AOSA', anchor_stride=4, box_size=8,
@@ -65,18 +65,28 @@ def test_map_forms_on_hand_built_tubes():
     # plus uncovered column 3 (the right tube covers only column 2)
     boxes = torch.tensor([[[0, 0, 2, 2]], [[2, 0, 3, 2]]], dtype=torch.int32)
     groups = torch.tensor([[0], [1]])
-    tubes = Tubes(boxes, groups, None, None, 2, 4)
+    tubes = Tubes(boxes, groups, 2, 4)
     f = torch.tensor([0.2, 0.9])
-    drop = saliency_map(tubes, f, 1.0, 'drop')[0]
+    drop = saliency_map(tubes, f, 1.0, 'mean_drop')[0]
     assert torch.allclose(drop[:, :2], torch.tensor(0.8))
     assert torch.allclose(drop[:, 2], torch.tensor(0.1))
     assert torch.allclose(drop[:, 3], torch.tensor(0.0))
-    paper = saliency_map(tubes, f, 1.0, 'paper')[0]
+    paper = saliency_map(tubes, f, 1.0, 'eq2')[0]
     # (1/N) Σ f_i keep_i: left kept only by mask 1, column 2 by mask 0,
     # column 3 by both (the uncovered voxel gets the largest value)
     assert torch.allclose(paper[:, :2], torch.tensor(0.45))
     assert torch.allclose(paper[:, 2], torch.tensor(0.1))
     assert torch.allclose(paper[:, 3], torch.tensor(0.55))
+    # the authors' form: (1/N) Σ_i (f_i − f(x)) keep_i / kept fraction_i;
+    # mask 0 keeps 4 of 8 voxels, mask 1 keeps 6 of 8
+    w0, w1 = (0.2 - 1.0) / 0.5, (0.9 - 1.0) / 0.75
+    authors = saliency_map(tubes, f, 1.0, 'sum_drop')[0]
+    assert torch.allclose(authors[:, :2], torch.tensor(w1 / 2))
+    assert torch.allclose(authors[:, 2], torch.tensor(w0 / 2))
+    assert torch.allclose(authors[:, 3], torch.tensor((w0 + w1) / 2))
+    # old names are accepted
+    assert torch.equal(saliency_map(tubes, f, 1.0, 'drop'),
+                       saliency_map(tubes, f, 1.0, 'mean_drop'))
 
 
 def test_bad_inputs_give_clear_errors(red_detector):
@@ -108,13 +118,13 @@ def test_aosa_runs_on_each_tiny_family():
         assert sal.abs().sum() > 0, name
 
 
-def test_paper_form_follows_coverage(red_detector):
+def test_eq2_form_follows_coverage(red_detector):
     # Eq. 2, S = (1/N) Σ f_i (1 − occ_i): with f_i nearly constant, a voxel
     # covered by fewer masks scores higher; its largest values sit where
     # coverage is thinnest, not on the object. Documented in the README.
     frames, _ = _clip()
     aosa = EXPLAINERS.build(dict(type='AOSA', anchor_stride=4, box_size=8,
-                                 map_form='paper'))
+                                 map_form='eq2'))
     sal = aosa.explain(red_detector, normalise(frames), target=0).numpy()
     tubes = aosa.build_tubes(frames.astype(np.float32))
     cover = sum(occ.sum(0).numpy().astype(float)

@@ -5,13 +5,12 @@ import torch
 from torch import nn
 
 import mmaction_aosa  # noqa: F401  registers everything
-from mmaction_aosa.explainers import (AOSA, AOSAApprox, ExplainError, Tubes,
+from mmaction_aosa.explainers import (AOSA, AOSAApprox, ExplainError,
                                       conditional_fill, conditional_mean,
-                                      conditional_std, dense_mask_sums,
-                                      saliency_map, union_box_sums)
-from mmaction_aosa.explainers.aosa_approx import (box_saliency_map,
-                                                  union_box_scatter)
+                                      conditional_std, input_gradient)
 from mmaction_aosa.explainers.conditional import shift_radius
+from mmaction_aosa.tubes import (Tubes, dense_mask_sums, saliency_map,
+                                 union_box_scatter, union_box_sums)
 from mmaction_aosa.registry import EXPLAINERS
 from mmaction_aosa.scoring import Scorer
 
@@ -88,7 +87,7 @@ def one_tube(boxes, H, W, groups=None):
     boxes = torch.tensor(boxes, dtype=torch.int32)
     if groups is None:
         groups = torch.arange(len(boxes))[:, None]
-    return Tubes(boxes, torch.as_tensor(groups), None, None, H, W)
+    return Tubes(boxes, torch.as_tensor(groups), H, W)
 
 
 # -- conditional sampling ----------------------------------------------------
@@ -190,7 +189,7 @@ def test_aosa_conditional_is_reproducible():
 
 
 # -- AOSA-approx -------------------------------------------------------------
-@pytest.mark.parametrize('map_form', ['drop', 'paper'])
+@pytest.mark.parametrize('map_form', ['mean_drop', 'sum_drop', 'eq2'])
 @pytest.mark.parametrize('fill_value', [0.0, 100.0])
 def test_approx_equals_aosa_when_f_is_linear(map_form, fill_value):
     x = moving_clip()
@@ -215,9 +214,7 @@ def test_approx_conditional_is_first_order_in_the_mean():
     tubes = ex.build_tubes(frames)
     mu = ex.fill_values(x, tubes)
     assert torch.allclose(mu, conditional_mean(x, 16))
-    f0, grad = __import__('mmaction_aosa.explainers.smoothgrad',
-                          fromlist=['input_gradient']).input_gradient(
-                              scorer, x[None], 0)
+    f0, grad = input_gradient(scorer, x[None], 0)
     drops = ex.mask_sums(ex.contributions(grad[0], x, mu), tubes)
     idx = torch.arange(tubes.num_masks)
     occ = tubes.render(idx)
@@ -258,7 +255,7 @@ def random_tubes(N=30, T=5, H=40, W=36, K=3, seed=0):
          rng.integers(0, N, (N, K))], 1)  # overlaps and repeats
     return Tubes(
         torch.from_numpy(boxes.astype(np.int32)), torch.from_numpy(groups),
-        None, None, H, W)
+        H, W)
 
 
 @pytest.mark.parametrize('K', [0, 1, 3, 5])
@@ -270,15 +267,15 @@ def test_box_sums_equal_dense_sums(K):
     assert torch.allclose(a, b)
 
 
-@pytest.mark.parametrize('map_form', ['drop', 'paper'])
+@pytest.mark.parametrize('map_form', ['mean_drop', 'sum_drop', 'eq2'])
 @pytest.mark.parametrize('K', [0, 3])
-def test_box_map_step_equals_dense_map_step(map_form, K):
+def test_box_map_step_equals_sparse_map_step(map_form, K):
     tubes = random_tubes(K=K, seed=K + 1)
     scores = torch.rand(tubes.num_masks, dtype=torch.float64)
-    a = box_saliency_map(tubes, scores, 0.9, map_form)
-    b = saliency_map(tubes, scores, 0.9, map_form, batch_size=8)
+    a = saliency_map(tubes, scores, 0.9, map_form, boxes=True)
+    b = saliency_map(tubes, scores, 0.9, map_form, boxes=False)
     assert torch.allclose(a, b, atol=1e-6)
-    if map_form == 'drop':  # voxels covered by no mask stay exactly 0
+    if map_form == 'mean_drop':  # voxels covered by no mask stay exactly 0
         count = union_box_scatter(torch.ones_like(scores), tubes)
         assert (a[count.round() == 0] == 0).all()
 

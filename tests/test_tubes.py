@@ -4,8 +4,8 @@ import torch
 from conftest import moving_square_clip
 
 from mmaction_aosa.tubes.flow import compute_flow, to_gray_uint8
-from mmaction_aosa.tubes.masks import (cooccurrence, integrate,
-                                       occlusion_indices, render_occlusion,
+from mmaction_aosa.tubes.grouping import motion_cosine, top_k_partners
+from mmaction_aosa.tubes.masks import (occlusion_indices, render_occlusion,
                                        tube_boxes)
 from mmaction_aosa.tubes.tracking import anchor_grid, track_points
 
@@ -24,14 +24,14 @@ def test_tracking_follows_square_within_1px_per_frame():
                                        velocity=v, size=16)
     flow = compute_flow(to_gray_uint8(frames))
     centre0 = np.array([[10 + 8, 20 + 8]], np.float32)
-    pos, valid = track_points(flow, centre0)
+    pos, valid, _ = track_points(flow, centre0)
     assert valid.all()
     truth = centre0[0] + np.arange(T)[:, None] * np.array(v)
     err = np.linalg.norm(pos[:, 0] - truth, axis=1)
     per_frame = err[1:] / np.arange(1, T)
     assert per_frame.max() < 1.0, per_frame
     # and a background point stays put
-    pos_bg, _ = track_points(flow, np.array([[80, 55]], np.float32))
+    pos_bg, _, _ = track_points(flow, np.array([[80, 55]], np.float32))
     assert np.abs(pos_bg[:, 0] - [80, 55]).max() < 1.0
 
 
@@ -40,7 +40,8 @@ def test_track_stops_when_leaving_frame():
     T, H, W = 16, 48, 64
     flow = np.zeros((T - 1, H, W, 2), np.float32)
     flow[..., 0] = 4.0
-    pos, valid = track_points(flow, np.array([[38, 24], [2, 24]], np.float32))
+    pos, valid, _ = track_points(flow,
+                                 np.array([[38, 24], [2, 24]], np.float32))
     # x = 38 + 4t leaves [0, 64) at t = 7 (x = 66)
     assert valid[:7, 0].all() and not valid[7:, 0].any()
     assert np.allclose(pos[:7, 0, 0], 38 + 4 * np.arange(7))
@@ -55,7 +56,7 @@ def test_tracked_square_leaving_frame_stops_with_real_flow():
     frames, _ = moving_square_clip(T=16, H=48, W=64, start=(40, 16),
                                    velocity=(2, 0), size=16)
     flow = compute_flow(to_gray_uint8(frames))
-    pos, valid = track_points(flow, np.array([[48, 24]], np.float32))
+    pos, valid, _ = track_points(flow, np.array([[48, 24]], np.float32))
     first_out = int(np.argmin(valid[:, 0])) if not valid[:, 0].all() else 16
     # once stopped a track never comes back
     assert not valid[first_out:, 0].any()
@@ -71,27 +72,27 @@ def test_tube_boxes_are_clipped_to_frame():
     assert b[1, 0].tolist() == [52, 37, 64, 48]
 
 
-def test_cooccurrence_static_clip_has_no_nan_and_prefers_neighbours():
+def test_motion_cosine_static_clip_has_no_nan_and_prefers_neighbours():
     T, N = 8, 9
     anchors = anchor_grid(24, 24, 8)
     pos = np.repeat(anchors[None], T, axis=0)
     valid = np.ones((T, N), bool)
-    sim = cooccurrence(pos, valid)
+    sim = motion_cosine(pos, valid)
     off = sim[~np.eye(N, dtype=bool)]
     assert np.isfinite(off).all()
-    groups = integrate(sim, 3)
+    groups = top_k_partners(sim, 3)
     # the centre anchor (index 4) groups with 3 of its 4 direct neighbours
     assert set(groups[4, 1:]) <= {1, 3, 5, 7}
 
 
-def test_cooccurrence_groups_tracks_by_motion():
+def test_motion_cosine_groups_tracks_by_motion():
     T = 6
     rng = np.random.default_rng(0)
     start = rng.uniform(0, 100, (8, 2)).astype(np.float32)
     vel = np.array([[2, 0]] * 4 + [[0, -2]] * 4, np.float32)
     pos = start[None] + np.arange(T)[:, None, None] * vel[None]
-    sim = cooccurrence(pos, np.ones((T, 8), bool))
-    groups = integrate(sim, 3)
+    sim = motion_cosine(pos, np.ones((T, 8), bool))
+    groups = top_k_partners(sim, 3)
     for i in range(8):
         same = set(range(4)) if i < 4 else set(range(4, 8))
         assert set(groups[i]) == same
@@ -106,7 +107,7 @@ def test_integration_is_union_of_k_plus_one_tubes():
     boxes[3, 2] = 0  # an invalid frame of tube 3
     sim = rng.normal(size=(N, N))
     np.fill_diagonal(sim, -np.inf)
-    groups = integrate(sim, 3)
+    groups = top_k_partners(sim, 3)
     assert groups.shape == (N, 4) and (groups[:, 0] == np.arange(N)).all()
     occ = render_occlusion(torch.from_numpy(boxes), torch.from_numpy(groups),
                            torch.arange(N), H, W).numpy()

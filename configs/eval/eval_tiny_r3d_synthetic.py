@@ -13,7 +13,7 @@ _base_ = ['../tiny/tiny_r3d_synthetic.py']
 
 explainer = dict(
     type='AOSAApprox', anchor_stride=8, box_size=16, num_cooccurring=3,
-    map_form='drop', fill='conditional', relu=True, score='prob')
+    map_form='mean_drop', fill='conditional', relu=True, score='prob')
 model = dict(
     _delete_=True,
     type='SaliencyEvaluator',

@@ -1,15 +1,16 @@
-from .aosa import AOSA, Tubes, saliency_map
-from .aosa_approx import AOSAApprox, dense_mask_sums, union_box_sums
+from .aosa import AOSA
+from .aosa_approx import AOSAApprox
 from .base import BaseExplainer, Explanation, ExplainError, denormalize
 from .conditional import conditional_fill, conditional_mean, conditional_std
 from .gradcam import GradCAM
+from .gradients import input_gradient, target_score
 from .occlusion import Occlusion3D
 from .rollout import AttentionRollout
-from .smoothgrad import SmoothGrad, input_gradient
+from .smoothgrad import SmoothGrad
 from .step import STEP
 
 __all__ = ['AOSA', 'AOSAApprox', 'AttentionRollout', 'BaseExplainer',
            'Explanation', 'ExplainError', 'GradCAM', 'Occlusion3D', 'STEP',
-           'SmoothGrad', 'Tubes', 'conditional_fill', 'conditional_mean',
-           'conditional_std', 'dense_mask_sums', 'denormalize',
-           'input_gradient', 'saliency_map', 'union_box_sums']
+           'SmoothGrad', 'conditional_fill', 'conditional_mean',
+           'conditional_std', 'denormalize', 'input_gradient',
+           'target_score']

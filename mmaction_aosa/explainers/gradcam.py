@@ -13,7 +13,7 @@ from torch import nn
 
 from ..registry import EXPLAINERS
 from .base import BaseExplainer, ExplainError
-from .smoothgrad import check_score, target_score
+from .gradients import check_score, target_score
 
 
 def _timesformer(backbone: nn.Module) -> bool:

@@ -1,64 +1,9 @@
-"""SmoothGrad (Smilkov et al., 2017) for video recognizers.
-
-Also home of :func:`input_gradient`, the one forward + backward pass that the
-gradient methods (SmoothGrad, AOSA-approx, STEP) share.
-"""
-from typing import Tuple
-
+"""SmoothGrad (Smilkov et al., 2017) for video recognizers."""
 import torch
 
 from ..registry import EXPLAINERS
-from ..scoring import Scorer
-from .base import BaseExplainer, ExplainError
-
-SCORES = ('prob', 'logit')
-
-
-def check_score(score: str) -> str:
-    if score not in SCORES:
-        raise ValueError(f'score must be one of {SCORES}, got {score!r}')
-    return score
-
-
-def target_score(scorer: Scorer, clips: torch.Tensor, target: int,
-                 score: str = 'prob') -> torch.Tensor:
-    """(B,) f of the target for B clips, differentiable.
-
-    ``'prob'``: softmax probability (the paper's f); ``'logit'``: the class
-    logit.
-    """
-    logits = scorer.logits(clips)
-    if score == 'logit':
-        return logits[:, target]
-    return torch.softmax(logits, dim=-1)[:, target]
-
-
-def input_gradient(scorer: Scorer, clips: torch.Tensor, target: int,
-                   score: str = 'prob') -> Tuple[torch.Tensor, torch.Tensor]:
-    """f and ∂f/∂x for B clips in one forward and one backward pass.
-
-    Each clip's score depends on that clip only (eval mode, no batch
-    statistics), so the gradient of the sum is the per-clip gradient.
-
-    Args:
-        scorer (Scorer): The model.
-        clips (Tensor): B×C×T×H×W clips.
-        target (int): Class index.
-        score (str): ``'prob'`` or ``'logit'``.
-
-    Returns:
-        tuple: f (B,) and ∂f/∂x (B×C×T×H×W), both detached.
-    """
-    with torch.enable_grad():
-        x = clips.detach().clone().requires_grad_(True)
-        f = target_score(scorer, x, target, score)
-        if not f.requires_grad:
-            raise ExplainError('the model output does not depend on its '
-                               'input through autograd; gradient-based '
-                               'explainers cannot apply')
-        (grad, ) = torch.autograd.grad(f.sum(), x)
-    return f.detach(), grad.detach()
-
+from .base import BaseExplainer
+from .gradients import check_score, input_gradient
 
 @EXPLAINERS.register_module()
 class SmoothGrad(BaseExplainer):

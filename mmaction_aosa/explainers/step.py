@@ -12,7 +12,7 @@ import torch.nn.functional as F
 
 from ..registry import EXPLAINERS
 from .base import BaseExplainer
-from .smoothgrad import check_score, target_score
+from .gradients import check_score, target_score
 
 
 def gaussian_blur_frames(x: torch.Tensor, kernel_size: int = 11,

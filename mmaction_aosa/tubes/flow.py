@@ -4,23 +4,36 @@ from typing import Optional
 import cv2
 import numpy as np
 
-#: Farneback parameters of the authors' code (DESIGN.md §1, step 1).
+#: Farneback parameters of the authors' code (docs/methods.md, "AOSA").
 FARNEBACK_PARAMS = dict(
     pyr_scale=0.5, levels=3, winsize=15, iterations=3, poly_n=5,
     poly_sigma=1.2, flags=0)
 
 FLOW_METHODS = ('farneback', 'dis', 'tvl1')
 
+#: How RGB frames become grey for the flow. ``'rgb'``: the luma of RGB
+#: frames (cv2.COLOR_RGB2GRAY). ``'bgr'``: cv2.COLOR_BGR2GRAY applied to the
+#: RGB frames, i.e. the red and blue weights swapped, as the authors' code
+#: does (it converts RGB PIL images with COLOR_BGR2GRAY).
+GRAY_CONVERSIONS = ('rgb', 'bgr')
 
-def to_gray_uint8(frames: np.ndarray) -> np.ndarray:
-    """Turn T×H×W×3 RGB frames (any range 0..255) into T×H×W uint8 grey."""
+
+def to_gray_uint8(frames: np.ndarray, conversion: str = 'rgb') -> np.ndarray:
+    """Turn T×H×W×3 RGB frames (any range 0..255) into T×H×W uint8 grey.
+
+    Args:
+        frames (np.ndarray): T×H×W×3 RGB (or T×H×W grey) frames.
+        conversion (str): One of :data:`GRAY_CONVERSIONS`.
+    """
+    if conversion not in GRAY_CONVERSIONS:
+        raise ValueError(f'gray conversion must be one of {GRAY_CONVERSIONS},'
+                         f' got {conversion!r}')
     frames = np.clip(np.rint(frames), 0, 255).astype(np.uint8)
     if frames.ndim == 3:
         return frames
-    # ITU-R BT.601 luma, the weights of cv2.COLOR_RGB2GRAY
-    gray = (0.299 * frames[..., 0] + 0.587 * frames[..., 1] +
-            0.114 * frames[..., 2])
-    return np.clip(np.rint(gray), 0, 255).astype(np.uint8)
+    code = cv2.COLOR_RGB2GRAY if conversion == 'rgb' else cv2.COLOR_BGR2GRAY
+    return np.stack([cv2.cvtColor(np.ascontiguousarray(f), code)
+                     for f in frames])
 
 
 def compute_flow(gray: np.ndarray,

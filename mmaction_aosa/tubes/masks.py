@@ -1,12 +1,60 @@
-"""Tube masks, co-occurrence and integration (DESIGN.md §1, steps 4-6).
+"""Tube masks as boxes (docs/methods.md, steps 4 and 6).
 
 Masks are kept as boxes (N×T×4, ``x0, y0, x1, y1`` half-open, clipped to the
 frame, empty where the track is not valid) and made dense only for one
 scoring batch at a time: dense masks of every anchor of a SlowFast clip
 (676 × 32×256×256) would need gigabytes.
 """
+from dataclasses import dataclass
+
 import numpy as np
 import torch
+
+
+@dataclass
+class Tubes:
+    """Integrated occlusion masks of one clip, as boxes.
+
+    Attributes:
+        boxes (Tensor): N×T×4 int32 ``(x0, y0, x1, y1)`` per tube and frame.
+        groups (Tensor): N×(K+1) int64: mask i occludes the tubes
+            ``groups[i]`` (itself and its K most co-occurring tubes).
+        height, width (int): frame size.
+    """
+    boxes: torch.Tensor
+    groups: torch.Tensor
+    height: int
+    width: int
+
+    @property
+    def num_masks(self) -> int:
+        return len(self.groups)
+
+    @property
+    def num_frames(self) -> int:
+        return self.boxes.shape[1]
+
+    @property
+    def num_voxels(self) -> int:
+        """T·H·W of the clip."""
+        return self.num_frames * self.height * self.width
+
+    def render(self, indices: torch.Tensor) -> torch.Tensor:
+        """B×T×H×W bool occlusion (True = occluded) of masks ``indices``."""
+        return render_occlusion(self.boxes, self.groups, indices, self.height,
+                                self.width)
+
+    def occluded_voxels(self, indices: torch.Tensor):
+        """(mask position in ``indices``, flat voxel of T×H×W) pairs."""
+        flat = occlusion_indices(self.boxes, self.groups, indices,
+                                 self.height, self.width)
+        return flat // self.num_voxels, flat % self.num_voxels
+
+    def batches(self, batch_size: int):
+        """Yield (indices, dense occlusion) one batch at a time."""
+        for i in range(0, self.num_masks, batch_size):
+            idx = torch.arange(i, min(i + batch_size, self.num_masks))
+            yield idx, self.render(idx.to(self.boxes.device))
 
 
 def tube_boxes(positions: np.ndarray, valid: np.ndarray, box_size,
@@ -34,68 +82,6 @@ def tube_boxes(positions: np.ndarray, valid: np.ndarray, box_size,
     return boxes.transpose(1, 0, 2).astype(np.int32)  # N×T×4
 
 
-def cooccurrence(positions: np.ndarray,
-                 valid: np.ndarray,
-                 min_motion: float = 0.5,
-                 position_weight: float = 0.01) -> np.ndarray:
-    """Co-occurrence Co(i, j) of tracks: cosine of their motion (step 5).
-
-    ``u_i`` concatenates the displacements ``p_i(t+1) - p_i(t)`` (zero after
-    the point leaves the frame), length 2(T-1). The paper's cosine is
-    undefined for static tracks, so:
-
-    * tracks with ``‖u‖ < min_motion`` px count as static; two static tracks
-      have similarity 1, a static and a moving track 0;
-    * every pair loses ``position_weight`` × (mean distance of the two tracks
-      / frame diagonal), which breaks ties (static background, a global pan)
-      in favour of nearby tracks: the paper groups masks "with similar
-      positions and motions".
-
-    Never NaN. The diagonal is -inf so a track is never its own partner.
-
-    Returns:
-        np.ndarray: N×N float64 similarity.
-    """
-    T, N = valid.shape
-    disp = np.diff(positions, axis=0) * valid[1:, :, None]  # (T-1)×N×2
-    u = disp.transpose(1, 0, 2).reshape(N, -1).astype(np.float64)
-    norm = np.linalg.norm(u, axis=1)
-    moving = norm >= min_motion
-    unit = np.where(moving[:, None], u / np.maximum(norm, 1e-12)[:, None], 0)
-    sim = unit @ unit.T
-    static = ~moving
-    sim[np.ix_(static, static)] = 1.0
-    # mean position over valid frames
-    w = valid.astype(np.float64)
-    mean_pos = (positions * w[..., None]).sum(0) / np.maximum(
-        w.sum(0), 1)[:, None]
-    d = np.linalg.norm(mean_pos[:, None] - mean_pos[None], axis=-1)
-    span = np.linalg.norm(positions.reshape(-1, 2).max(0) -
-                          positions.reshape(-1, 2).min(0))
-    sim = sim - position_weight * d / max(span, 1.0)
-    np.fill_diagonal(sim, -np.inf)
-    return sim
-
-
-def integrate(similarity: np.ndarray, num_cooccurring: int = 3) -> np.ndarray:
-    """Groups of tubes to occlude together (paper's Ω̂_i, step 6).
-
-    Ω̂_i = Ω_i ⊙ Π_{j∈top-K(i)} Ω_j with Ω = 1 where kept, i.e. the union of
-    the occluded regions of tube i and its K most co-occurring tubes.
-
-    Returns:
-        np.ndarray: N×(K+1) int64 indices, column 0 is i itself.
-    """
-    N = similarity.shape[0]
-    k = int(min(max(num_cooccurring, 0), N - 1))
-    own = np.arange(N)[:, None]
-    if k == 0:
-        return own
-    # stable sort: equal similarities resolve to the lower index
-    order = np.argsort(-similarity, axis=1, kind='stable')[:, :k]
-    return np.concatenate([own, order], axis=1)
-
-
 def occlusion_indices(boxes: torch.Tensor, groups: torch.Tensor,
                       indices: torch.Tensor, height: int, width: int,
                       unique: bool = True) -> torch.Tensor:
@@ -107,7 +93,7 @@ def occlusion_indices(boxes: torch.Tensor, groups: torch.Tensor,
 
     Args:
         boxes (Tensor): N×T×4 int boxes.
-        groups (Tensor): N×(K+1) member indices from :func:`integrate`.
+        groups (Tensor): N×(K+1) member indices (:mod:`.grouping`).
         indices (Tensor): B mask indices.
         height, width (int): frame size.
         unique (bool): Remove duplicates where members of a mask overlap
@@ -154,7 +140,7 @@ def render_occlusion(boxes: torch.Tensor, groups: torch.Tensor,
 
     Args:
         boxes (Tensor): N×T×4 int boxes.
-        groups (Tensor): N×(K+1) member indices from :func:`integrate`.
+        groups (Tensor): N×(K+1) member indices (:mod:`.grouping`).
         indices (Tensor): B mask indices to render.
         height, width (int): frame size.
 
