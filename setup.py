@@ -19,6 +19,9 @@ setup(
     long_description=open('README.md').read(),
     long_description_content_type='text/markdown',
     packages=find_packages(exclude=('tests', 'tests.*')),
+    # explainer presets (and label maps) ship inside the package, so that
+    # `--explainer NAME` works from an installed wheel
+    package_data={'mmaction_aosa': ['configs/*/*.py', 'configs/*/*.txt']},
     include_package_data=True,
     python_requires='>=3.9',
     install_requires=read_requirements(),

@@ -1,4 +1,9 @@
-"""mmaction-aosa: Adaptive Occlusion Sensitivity Analysis for mmaction2."""
+"""mmaction-aosa: Adaptive Occlusion Sensitivity Analysis for mmaction2.
+
+Importing the package registers its explainers (``EXPLAINERS``) and its
+model, dataset, metrics, hooks and visualizer in mmaction2's registries.
+docs/architecture.md maps the modules.
+"""
 from .compat import install_drn_stub
 
 install_drn_stub()
@@ -8,6 +13,7 @@ import mmaction.models  # noqa: E402,F401  registers mmaction2's models
 from . import (datasets, engine, evaluation, explainers, models,  # noqa: E402,F401
                visualization)
 from .registry import EXPLAINERS  # noqa: E402
+from .structures import SaliencyRecord, load_map  # noqa: E402
 
 __version__ = '0.1.0'
-__all__ = ['EXPLAINERS', '__version__']
+__all__ = ['EXPLAINERS', 'SaliencyRecord', 'load_map', '__version__']

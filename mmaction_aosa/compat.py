@@ -144,15 +144,35 @@ def load_checkpoint_file(path: str,
             'to unpickle it fully.') from exc
 
 
+def load_state(model: torch.nn.Module, ckpt: dict, path: str = 'checkpoint',
+               strict: bool = True, logger: Optional[object] = None) -> None:
+    """Load the weights of an already read checkpoint into ``model``.
+
+    Accepts ``{'state_dict': ...}`` (what a Runner saves, and every
+    mmaction2 model-zoo checkpoint) or a bare state dict.
+
+    Raises:
+        CheckpointError: the weights do not fit the model.
+    """
+    from mmengine.runner.checkpoint import _load_checkpoint_to_model
+    if not isinstance(ckpt, dict):
+        raise CheckpointError(f'checkpoint {path} is not a dict')
+    state = ckpt.get('state_dict', ckpt)
+    try:
+        _load_checkpoint_to_model(model, {'state_dict': state}, strict=strict,
+                                  logger=logger)
+    except RuntimeError as exc:
+        raise CheckpointError(
+            f'checkpoint {path} does not fit the model of this config: '
+            f'{str(exc).splitlines()[0][:300]}') from exc
+
+
 def load_checkpoint(model: torch.nn.Module,
                     path: str,
                     trust: bool = False,
                     strict: bool = True,
                     logger: Optional[object] = None) -> dict:
     """Load weights into ``model`` from an mmengine/mmaction2 checkpoint.
-
-    Accepts files holding ``{'state_dict': ...}`` (what a Runner saves, and
-    every mmaction2 model-zoo checkpoint) or a bare state dict.
 
     Args:
         model (nn.Module): The recognizer.
@@ -164,18 +184,8 @@ def load_checkpoint(model: torch.nn.Module,
     Returns:
         dict: The checkpoint (its ``meta`` may hold ``dataset_meta``).
     """
-    from mmengine.runner.checkpoint import _load_checkpoint_to_model
     ckpt = load_checkpoint_file(path, trust=trust)
-    if not isinstance(ckpt, dict):
-        raise CheckpointError(f'checkpoint {path} is not a dict')
-    state = ckpt.get('state_dict', ckpt)
-    try:
-        _load_checkpoint_to_model(model, {'state_dict': state}, strict=strict,
-                                  logger=logger)
-    except RuntimeError as exc:
-        raise CheckpointError(
-            f'checkpoint {path} does not fit the model of this config: '
-            f'{str(exc).splitlines()[0][:300]}') from exc
+    load_state(model, ckpt, path, strict, logger)
     return ckpt
 
 

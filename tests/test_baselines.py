@@ -14,7 +14,7 @@ import mmaction_aosa  # noqa: F401  registers everything
 from mmaction_aosa.explainers import (AttentionRollout, ExplainError, GradCAM,
                                       Occlusion3D, SmoothGrad, STEP)
 from mmaction_aosa.explainers.rollout import capture_attention
-from mmaction_aosa.explainers.step import gaussian_blur_frames
+from mmaction_aosa.blur import blur_clip
 from mmaction_aosa.registry import EXPLAINERS
 from mmaction_aosa.scoring import Scorer
 
@@ -233,7 +233,7 @@ def test_step_mask_is_smooth_and_preserves_the_score():
 
 def test_gaussian_blur_keeps_constants():
     x = torch.full((3, 2, 9, 9), 0.25)
-    assert torch.allclose(gaussian_blur_frames(x, 11, 5.0), x)
+    assert torch.allclose(blur_clip(x, 11, 5.0), x)
 
 
 # -- Attention rollout ----------------------------------------------------

@@ -10,7 +10,8 @@ import pytest
 import torch
 from conftest import REPO, build_model, moving_square_clip, write_mp4
 
-from mmaction_aosa.engine.io import load_map, read_summary
+from mmaction_aosa import load_map
+from mmaction_aosa.runs import read_summary
 
 OPTS = ['explainer.anchor_stride=28', 'explainer.box_size=56',
         'explainer.batch_size=16']
@@ -68,10 +69,10 @@ def test_two_processes_equal_one(dataset, tmp_path):
                                    atol=1e-5)
         assert one[k]['target'] == two[k]['target']
     # each video written exactly once, by one of the two ranks
-    lines = (tmp_path / 'two' / 'summary.json').read_text().splitlines()
+    lines = (tmp_path / 'two' / 'summary.jsonl').read_text().splitlines()
     assert len(lines) == 5
     assert {r['rank'] for r in read_summary(
-        str(tmp_path / 'two' / 'summary.json')).values()} == {0, 1}
+        str(tmp_path / 'two' / 'summary.jsonl')).values()} == {0, 1}
 
 
 def test_killed_run_resumes_to_the_same_maps(dataset, tmp_path):
@@ -102,6 +103,6 @@ def test_killed_run_resumes_to_the_same_maps(dataset, tmp_path):
                                    atol=1e-6)
     # nothing half-written, every video once in the summary's last records
     assert not [f for f in os.listdir(maps) if f.startswith('.tmp_')]
-    summary = read_summary(str(work / 'summary.json'))
+    summary = read_summary(str(work / 'summary.jsonl'))
     assert sorted(summary) == sorted(want)
     assert all(r['status'] == 'ok' for r in summary.values())

@@ -7,7 +7,7 @@ import sys
 import pytest
 from conftest import REPO
 
-from mmaction_aosa.engine.io import load_map
+from mmaction_aosa import load_map
 
 CONFIG = osp.join(REPO, 'configs', 'tiny', 'tiny_r3d_synthetic.py')
 CKPT = osp.join(REPO, 'checkpoints', 'tiny_r3d_synthetic.pth')
@@ -126,7 +126,7 @@ def test_eval_config_runs_in_runner_test(data_root, tmp_path):
     cfg.test_dataloader.dataset.dataset.data_root = str(data_root)
     cfg.test_dataloader.dataset.dataset.indices = 1
     cfg.model.explainer = dict(type='GradCAM')
-    cfg.model.steps = 2
+    cfg.test_evaluator[2].steps = 2
     cfg.experiment_name = 'eval_config_test'
     runner = Runner.from_cfg(cfg)
     if osp.isfile(CKPT):

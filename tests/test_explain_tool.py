@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from conftest import REPO, moving_square_clip, write_mp4
 
-from mmaction_aosa.engine.io import load_map, read_summary
+from mmaction_aosa import load_map
+from mmaction_aosa.runs import read_summary
 
 FAMILIES = {  # config, frames the model sees
     'r3d': 16, 'r2plus1d': 16, 'slowfast': 16, 'timesformer': 8}
@@ -72,7 +73,7 @@ def test_explain_writes_outputs_for_each_family(family, videos, tmp_path):
     res = explain(f'aosa_tiny_{family}_synthetic.py', tmp_path,
                   ann=videos / 'good.txt', root=videos / 'videos')
     assert res.returncode == 0, res.stderr[-3000:] + res.stdout[-3000:]
-    summary = read_summary(str(tmp_path / 'summary.json'))
+    summary = read_summary(str(tmp_path / 'summary.jsonl'))
     assert set(summary) == {'clip0', 'clip1'}
     for vid, rec in summary.items():
         assert rec['status'] == 'ok' and rec['error'] is None
@@ -92,7 +93,7 @@ def test_bad_videos_are_recorded_and_the_run_goes_on(videos, tmp_path):
     res = explain('aosa_tiny_r3d_synthetic.py', tmp_path, '--no-vis',
                   ann=videos / 'bad.txt', root=videos / 'videos')
     assert res.returncode == 1, res.stderr[-3000:]
-    s = read_summary(str(tmp_path / 'summary.json'))
+    s = read_summary(str(tmp_path / 'summary.jsonl'))
     assert s['clip0']['status'] == 'ok'
     assert 'video not found' in s['missing']['error']
     assert s['corrupt']['status'] == 'failed'
@@ -109,7 +110,7 @@ def test_bad_videos_are_recorded_and_the_run_goes_on(videos, tmp_path):
     assert res.returncode == 1
     assert os.stat(tmp_path / 'maps' / 'clip0.npz').st_mtime_ns == before
     lines = [json.loads(x) for x in
-             (tmp_path / 'summary.json').read_text().splitlines()]
+             (tmp_path / 'summary.jsonl').read_text().splitlines()]
     assert sum(r['video'] == 'clip0' for r in lines) == 1
     assert sum(r['video'] == 'missing' for r in lines) == 2
 
@@ -119,7 +120,7 @@ def test_target_out_of_range_and_nan_scores(videos, tmp_path):
                   ann=videos / 'good.txt', root=videos / 'videos',
                   opts=['explain_target=7'])
     assert res.returncode == 1
-    s = read_summary(str(tmp_path / 'a' / 'summary.json'))
+    s = read_summary(str(tmp_path / 'a' / 'summary.jsonl'))
     assert all('target class 7 is out of range for a model with 4 classes'
                in r['error'] for r in s.values())
     res = explain('aosa_tiny_r3d_synthetic.py', tmp_path / 'b', '--video',
@@ -127,7 +128,7 @@ def test_target_out_of_range_and_nan_scores(videos, tmp_path):
                   opts=['model.data_preprocessor.std=[0,0,0]',
                         'model.data_preprocessor.mean=[0,0,0]'])
     assert res.returncode == 1
-    s = read_summary(str(tmp_path / 'b' / 'summary.json'))
+    s = read_summary(str(tmp_path / 'b' / 'summary.jsonl'))
     assert 'non-finite' in s['clip0']['error']
 
 

@@ -11,11 +11,14 @@ import torch.multiprocessing as mp
 from conftest import RedDetector, moving_square_clip, normalise, shared_data
 
 from mmaction_aosa.evaluation import (DeletionInsertion, SpatialPointingGame,
-                                      add_geometry_meta_keys, auc, blur_clip,
-                                      boxes_in_clip, deletion_insertion,
-                                      perturbation_curve, point_hits_box,
-                                      pointing_game, saliency_order)
+                                      auc, blur_clip, boxes_in_clip,
+                                      deletion_insertion, perturbation_curve,
+                                      point_hits_box, pointing_game,
+                                      saliency_order)
+from mmaction_aosa.models import ExplainContext
 from mmaction_aosa.scoring import Scorer
+from mmaction_aosa.structures import (SaliencyRecord, add_geometry_meta_keys,
+                                      view_geometry)
 
 # --------------------------------------------------------------- AUC ----
 
@@ -216,20 +219,22 @@ def test_metric_reads_generated_boxes_through_the_real_pipeline(tmp_path):
             sal[t, int(ys.mean()), int(xs.mean())] = 1
         else:  # and 10 px beyond its right edge in even ones
             sal[t, y, min(x + w - 1 + 10, 83)] = 1
-    metric.process({}, [dict(meta, saliency=sal, gt_label=torch.tensor([0]),
-                             video_id='v0')])
+    metric.process({}, [SaliencyRecord(
+        'v0', path=video, saliency=sal, label=0, target=0,
+        geometry=view_geometry(meta))])
     res = metric.compute_metrics(metric.results)
     assert res['spt'] == pytest.approx(0.5)
-    assert res['num_frames'] == 16
+    assert res['spt_frames'] == 16
     assert res['spt_per_class'] == {'0': pytest.approx(0.5)}
 
 
 def test_pointing_game_is_null_without_boxes(tmp_path):
     metric = SpatialPointingGame()
-    metric.process({}, [dict(_meta(), saliency=torch.rand(8, 32, 32),
-                             video_path=str(tmp_path / 'v.mp4'))])
+    metric.process({}, [SaliencyRecord(
+        'v', path=str(tmp_path / 'v.mp4'), saliency=torch.rand(8, 32, 32),
+        target=0, geometry=view_geometry(_meta()))])
     res = metric.compute_metrics(metric.results)
-    assert res['spt'] is None and res['num_videos_with_boxes'] == 0
+    assert res['spt'] is None and res['spt_videos'] == 0
 
 
 def test_ucf24_boxes_work_with_the_pointing_game(tmp_path):
@@ -271,11 +276,13 @@ def test_ucf24_boxes_work_with_the_pointing_game(tmp_path):
         fx = 0 if x + w / 2 > W / 2 else W - 1
         fy = 0 if y + h / 2 > H / 2 else H - 1
         miss[t, fy, fx] = 1
-    gt = torch.tensor([0])
-    metric.process({}, [dict(meta, saliency=hit, gt_label=gt),
-                        dict(meta, saliency=miss, gt_label=gt)])
+    geometry = view_geometry(meta)
+    metric.process({}, [
+        SaliencyRecord(f'v{i}', path=frame_dir, saliency=sal, label=0,
+                       target=0, geometry=geometry)
+        for i, sal in enumerate((hit, miss))])
     res = metric.compute_metrics(metric.results)
-    assert res['num_frames'] == 2 * len(clip_boxes)
+    assert res['spt_frames'] == 2 * len(clip_boxes)
     assert res['spt'] == pytest.approx(0.5)  # every hit frame, no miss one
 
 
@@ -283,34 +290,38 @@ def test_ucf24_boxes_work_with_the_pointing_game(tmp_path):
 
 
 def _samples(n=6):
+    """Records of 8×32×32 clips of a red square, each with a context that
+    runs a RedDetector (deletion and insertion score it)."""
     g = torch.Generator().manual_seed(0)
+    context = ExplainContext(RedDetector())
+    frames, _ = moving_square_clip(T=8, H=32, W=32, start=(4, 10),
+                                   velocity=(2, 0), size=8)
+    clip = normalise(frames)
     out = []
     for i in range(n):
         sal = torch.rand(8, 32, 32, generator=g)
         if i % 2:
             sal[:, 16, 16] = 2  # inside the box: hits
-        box = {f: [(12, 12, 8, 8)] for f in range(0, 16, 3)}
-        curve = torch.rand(29, generator=g).tolist()
-        out.append(dict(
-            video_id=f'v{i}', gt_label=torch.tensor([i % 3]), saliency=sal,
-            frame_inds=np.arange(0, 16, 2), start_index=0, num_clips=1,
-            aosa_deletion_curve=curve, aosa_insertion_curve=curve[::-1],
-            aosa_target=0, _boxes=box))
+        rec = SaliencyRecord(
+            f'v{i}', saliency=sal, label=i % 3, target=0, clip=clip,
+            context=context, geometry=dict(frame_inds=list(range(0, 16, 2)),
+                                           start_index=0, num_clips=1))
+        rec.boxes = {f: [(12, 12, 8, 8)] for f in range(0, 16, 3)}
+        out.append(rec)
     return out
 
 
 class _BoxesFromSample(SpatialPointingGame):
-    """Boxes handed in the sample, so that the test needs no files."""
+    """Boxes handed in the record, so that the test needs no files."""
 
-    def process(self, data_batch, data_samples):
-        for s in data_samples:
-            self.source = lambda path, b=s['_boxes']: b
-            super().process(data_batch, [s])
+    def measure(self, record):
+        self.source = lambda path, b=record.boxes: b
+        return super().measure(record)
 
 
 def _metrics():
-    return [DeletionInsertion(), _BoxesFromSample(class_names=['a', 'b',
-                                                                'c'])]
+    return [DeletionInsertion(steps=6),
+            _BoxesFromSample(class_names=['a', 'b', 'c'])]
 
 
 def _gather_worker(rank, world, init, out_dir):

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 from conftest import REPO, shared_data
 
-from mmaction_aosa.engine.io import load_map, read_summary
+from mmaction_aosa import load_map
+from mmaction_aosa.runs import read_summary
 
 FRAMES = {'r3d': 16, 'r2plus1d': 16, 'slowfast': 16, 'timesformer': 8}
 VIDEOS = ['kinetics_arm_wrestling_demo.mp4', 'mmaction2_test.mp4',
@@ -31,7 +32,7 @@ def _run(config, work_dir):
 
 
 def _check(work_dir, ids, T):
-    summary = read_summary(str(work_dir / 'summary.json'))
+    summary = read_summary(str(work_dir / 'summary.jsonl'))
     assert sorted(summary) == sorted(ids), summary
     for vid in ids:
         assert summary[vid]['status'] == 'ok', summary[vid]

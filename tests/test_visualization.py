@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from conftest import REPO, moving_square_clip, write_mp4
 
-from mmaction_aosa.engine.io import load_map, read_summary
+from mmaction_aosa import load_map
+from mmaction_aosa.runs import read_summary
 
 
 def test_visualizer_writes_playable_mp4_and_png_grid(tmp_path):
@@ -74,7 +75,7 @@ def test_saliency_hook_in_an_ordinary_test_run(tmp_path):
     assert m['method'] == 'AOSA'
     assert (out / 'vis' / 'c0.mp4').exists()
     assert all(r['status'] == 'ok'
-               for r in read_summary(str(out / 'summary.json')).values())
+               for r in read_summary(str(out / 'summary.jsonl')).values())
 
 
 @pytest.mark.parametrize('out_type', ['none'])

@@ -141,7 +141,7 @@ def _timed_run(cmd, env):
 
 def bench_throughput(args):
     from mmaction_aosa.datasets import generate_dataset
-    from mmaction_aosa.engine.io import read_summary
+    from mmaction_aosa.runs import read_summary
     repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     root = os.path.join(repo, 'work_dirs', 'bench_throughput')
     data = os.path.join(root, 'data')
@@ -164,10 +164,10 @@ def bench_throughput(args):
                    f'--nproc_per_node={nproc}', '--master_port=29577',
                    explain, *tail, '--launcher', 'pytorch']
         seconds, peak_mb = _timed_run(cmd, env)
-        n = len(read_summary(os.path.join(work, 'summary.json')))
+        n = len(read_summary(os.path.join(work, 'summary.jsonl')))
         # steady state: from the first to the last finished map
         stamps = [r['finished'] for r in read_summary(
-            os.path.join(work, 'summary.json')).values()]
+            os.path.join(work, 'summary.jsonl')).values()]
         steady = None
         if len(stamps) > 1:
             span = max(stamps) - min(stamps)

@@ -39,13 +39,14 @@ def parse_args(argv=None):
 
 def pointing_game_rate(work_dir: str) -> tuple:
     """Hits and frames of the S-PT over the maps of ``work_dir``."""
-    from mmaction_aosa.engine.io import load_map, read_summary
+    from mmaction_aosa import load_map
+    from mmaction_aosa.runs import read_summary
     from mmaction_aosa.evaluation.pointing_game import (GroundTruthBoxes,
                                                         boxes_in_clip,
                                                         pointing_game)
     gt = GroundTruthBoxes('auto')
     hits = frames = 0
-    for vid, rec in read_summary(osp.join(work_dir, 'summary.json')).items():
+    for vid, rec in read_summary(osp.join(work_dir, 'summary.jsonl')).items():
         if rec.get('status') != 'ok':
             continue
         m = load_map(osp.join(work_dir, 'maps', f'{vid}.npz'))
@@ -111,7 +112,7 @@ def main(argv=None) -> int:
         result.get('num_skipped', 0), result.get('num_failed', 0)))
     print(f'  saliency maps : {osp.join(out, "maps")}/<video>.npz')
     print(f'  overlays      : {osp.join(out, "vis")}/<video>.mp4 and .png')
-    print(f'  summary       : {osp.join(out, "summary.json")}')
+    print(f'  summary       : {osp.join(out, "summary.jsonl")}')
     if frames:
         print(f'  pointing game : {hits}/{frames} frames hit the object '
               f'({hits / frames:.1%}, 7-px tolerance)')

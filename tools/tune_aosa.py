@@ -51,17 +51,11 @@ def parse_args(argv=None):
 def parse_variant(spec: str):
     from mmengine.config import Config
 
-    from mmaction_aosa.apis import resolve_explainer
-    from mmaction_aosa.evaluation.run import _value
+    from mmaction_aosa.runs import resolve_explainer
     name, eq, rest = spec.partition('=')
-    if not eq:
+    if not eq or ':' in name:
         name, rest = spec, spec
-    preset, _, opts = rest.partition(':')
-    exp = resolve_explainer(preset, Config())
-    for item in filter(None, opts.split(',')):
-        k, _, v = item.partition('=')
-        exp[k.strip()] = _value(v.strip())
-    return name, exp
+    return name, resolve_explainer(rest, Config())
 
 
 def load_clips(family: str, split: str, num_videos: int):
@@ -73,8 +67,8 @@ def load_clips(family: str, split: str, num_videos: int):
     from mmaction.registry import DATASETS, MODELS
     from mmaction_aosa.compat import load_checkpoint
     from mmaction_aosa.evaluation.pointing_game import (GroundTruthBoxes,
-                                                        add_geometry_meta_keys,
                                                         boxes_in_clip)
+    from mmaction_aosa.structures import add_geometry_meta_keys
     init_default_scope('mmaction')
     cfg = Config.fromfile(
         osp.join(REPO, 'configs', 'tiny', f'tiny_{family}_synthetic.py'))

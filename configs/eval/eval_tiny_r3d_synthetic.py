@@ -7,8 +7,9 @@
 #                   'checkpoints/tiny_r3d_synthetic.pth')
 #   runner.test()
 # (tools/eval_saliency.py builds the same pieces from any test config.)
-# The model explains each clip (AOSA-approx here) and computes its deletion /
-# insertion curves; the evaluator aggregates them with S-PT and time per map.
+# The model explains each clip (AOSA-approx here); the metrics of the test
+# evaluator score each map (deletion/insertion run the recognizer) and
+# aggregate them with S-PT and time per map.
 _base_ = ['../tiny/tiny_r3d_synthetic.py']
 
 explainer = dict(
@@ -16,11 +17,9 @@ explainer = dict(
     map_form='mean_drop', fill='conditional', relu=True, score='prob')
 model = dict(
     _delete_=True,
-    type='SaliencyEvaluator',
+    type='ExplainModel',
     recognizer={{_base_.model}},
-    explainer=explainer,
-    steps=28,  # deletion/insertion steps (the paper's setting)
-    batch_size=16)  # perturbed clips per forward pass
+    explainer=explainer)
 
 # the pointing game needs the clip's geometry in the data samples
 test_pipeline = [
@@ -55,7 +54,8 @@ test_dataloader = dict(
 test_evaluator = [
     dict(type='SaliencySummary'),  # maps made, failed
     dict(type='TimePerMap'),
-    dict(type='DeletionInsertion'),
+    # 28 steps (the paper's setting), 16 perturbed clips per forward pass
+    dict(type='DeletionInsertion', steps=28, batch_size=16),
     dict(type='SpatialPointingGame', boxes='auto'),
 ]
 test_cfg = dict(type='TestLoop')

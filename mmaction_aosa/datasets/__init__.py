@@ -1,5 +1,7 @@
-"""Datasets with ground truth for saliency benchmarks.
+"""Datasets: the explain run's wrapper, and data with ground truth.
 
+* :mod:`.explain_dataset`: :class:`ExplainDataset`, which wraps any
+  mmaction2 test set so that a bad video becomes a record, never a crash.
 * :mod:`.synthetic`: a generated video dataset (moving red square among
   distractors, 4 classes by the axis of its motion) with per-frame target
   boxes.
@@ -8,12 +10,14 @@
 """
 from .boxes import (load_synthetic_boxes, load_ucf24_boxes, transform_boxes,
                     ucf24_video_info, ucf24_video_keys)
+from .explain_dataset import ExplainDataset, VideoError, video_id
 from .synthetic import (CLASSES, TARGET_COLOR, generate_dataset, make_batch,
                         render_clip, write_video)
 from .transforms import ReverseTimeWithLabel
 
 __all__ = [
-    'ReverseTimeWithLabel', 'CLASSES', 'TARGET_COLOR', 'generate_dataset', 'make_batch',
-    'render_clip', 'write_video', 'load_synthetic_boxes', 'load_ucf24_boxes',
-    'transform_boxes', 'ucf24_video_info', 'ucf24_video_keys'
+    'CLASSES', 'ExplainDataset', 'ReverseTimeWithLabel', 'TARGET_COLOR',
+    'VideoError', 'generate_dataset', 'load_synthetic_boxes',
+    'load_ucf24_boxes', 'make_batch', 'render_clip', 'transform_boxes',
+    'ucf24_video_info', 'ucf24_video_keys', 'video_id', 'write_video'
 ]

@@ -1,138 +1,125 @@
 """Hooks that write per-video saliency outputs during ``runner.test()``.
 
-* :class:`SaliencyWriterHook` writes what :class:`SaliencyRecognizer`
-  computed (the path of ``tools/explain.py``).
+* :class:`RecordWriterHook` writes the records that
+  :class:`~mmaction_aosa.models.ExplainModel` returns (the path of
+  ``tools/explain.py`` and ``tools/eval_saliency.py``).
 * :class:`SaliencyHook` explains the clips of any ordinary mmaction2 test
   run itself: add ``custom_hooks = [dict(type='SaliencyHook')]`` to a test
   config and ``runner.test()`` writes maps and overlays beside its metrics.
+
+Both write, per video, ``maps/<video>.npz`` (the map last: its presence
+marks the video done), ``vis/<video>.mp4`` and ``.png`` (overlays) and one
+line of ``summary.jsonl``. A video whose outputs cannot be written is
+recorded as failed, and counted so.
 """
 import os.path as osp
 import time
 from typing import Optional, Sequence, Union
 
-import numpy as np
-from mmengine.dist import get_rank
+import torch
+from mmengine.dist import all_reduce, get_rank
 from mmengine.hooks import Hook
 
 from mmaction.registry import HOOKS
 
-from .io import append_line, save_map
+from ..explainers.base import denormalize
+from ..fileio import append_line
+from ..models.explain_model import explain_sample, new_record
+from ..registry import build_explainer
+from ..scoring import unwrap
+from ..datasets.explain_dataset import video_id
+from ..structures import VIDEO_ID_KEY, VIDEO_PATH_KEY, SaliencyRecord
+from ..visualization import SaliencyVisualizer
+
+#: The summary file of a run: one JSON line per video (the last line of a
+#: video wins); ``summary.json`` in work dirs of earlier versions.
+SUMMARY_FILE = 'summary.jsonl'
+STATUSES = ('ok', 'failed', 'skipped')
 
 
-def _meta(sample, key, default=None):
-    meta = sample.metainfo if hasattr(sample, 'metainfo') else sample
-    return meta.get(key, default)
-
-
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [''])[0]
-
-
-class _WriterMixin:
-    """Writes maps, overlays and summary lines for annotated samples."""
+class _RecordWriter:
+    """Writes maps, overlays and summary lines of records; counts them."""
 
     def _setup_writer(self, out_dir, vis, class_names, out_type):
         self.out_dir = out_dir
         self.vis = vis
         self.class_names = list(class_names) if class_names else None
         self.out_type = out_type
-        self.counts = dict(ok=0, failed=0, skipped=0)
+        self.counts = dict.fromkeys(STATUSES, 0)
         self.total = 0
 
-    def _begin(self, runner):
-        self.out_dir = self.out_dir or runner.work_dir
-        self.counts = dict(ok=0, failed=0, skipped=0)
+    def _begin(self, runner, out_dir):
+        self.out_dir = self.out_dir or out_dir
+        self.counts = dict.fromkeys(STATUSES, 0)
         self.total = len(runner.test_dataloader.dataset)
+        self._start = time.perf_counter()
 
-    def _visualizer(self, runner):
-        from ..visualization import SaliencyVisualizer
+    def _visualizer(self, runner) -> SaliencyVisualizer:
         vis = getattr(runner, 'visualizer', None)
-        if isinstance(vis, SaliencyVisualizer):
-            if self.class_names and not vis.class_names:
-                vis.class_names = self.class_names
-            return vis
-        return SaliencyVisualizer.get_instance(
-            'aosa_saliency_visualizer', class_names=self.class_names)
+        if not isinstance(vis, SaliencyVisualizer):
+            vis = SaliencyVisualizer.get_instance(
+                'aosa_saliency_visualizer', class_names=self.class_names)
+        if self.class_names and not vis.class_names:
+            vis.class_names = self.class_names
+        return vis
 
-    def write_sample(self, runner, sample, recognizer, method: str,
-                     params: dict) -> str:
-        """Write one sample's outputs; returns its status."""
-        try:
-            return self._write(runner, sample, recognizer, method, params)
-        except Exception as exc:  # noqa: BLE001 - one video, not the run
-            sample.set_metainfo(dict(
-                aosa_error=f'writing outputs failed: {type(exc).__name__}: '
-                f'{_first_line(exc)}'[:500]))
-            return self._write(runner, sample, recognizer, method, params)
+    def write(self, runner, rec: SaliencyRecord, recognizer) -> str:
+        """Write one record's outputs; returns its final status."""
+        if rec.status == 'ok':
+            try:
+                if self.vis and rec.clip is not None:
+                    self._visualizer(runner).add_saliency(
+                        rec.video, denormalize(recognizer, rec.clip),
+                        rec.saliency.numpy(), rec.target, rec.score,
+                        out_dir=osp.join(self.out_dir, 'vis'),
+                        out_type=self.out_type)
+                # the map last: its presence marks the video as done
+                rec.to_npz(osp.join(self.out_dir, 'maps', f'{rec.video}.npz'))
+            except Exception as exc:  # noqa: BLE001 - one video, not the run
+                rec.fail(f'writing outputs failed: {type(exc).__name__}: '
+                         f'{exc}')
+        status = rec.status
+        self.counts[status] += 1
+        if status != 'skipped':
+            line = dict(rec.summary(), rank=get_rank(),
+                        finished=round(time.time(), 3))
+            try:
+                append_line(osp.join(self.out_dir, SUMMARY_FILE), line)
+            except OSError as exc:
+                runner.logger.error(f'cannot append to {SUMMARY_FILE}: '
+                                    f'{exc}')
+        self._log(runner, rec)
+        return status
 
-    def _write(self, runner, sample, recognizer, method, params) -> str:
-        vid = _meta(sample, 'video_id', 'video')
-        path = _meta(sample, 'video_path')
-        error = _meta(sample, 'aosa_error')
-        record = dict(video=vid, path=path, method=method, rank=get_rank(),
-                      finished=round(time.time(), 3))
-        done = sum(self.counts.values()) + 1
-        if _meta(sample, 'aosa_skipped'):
-            self.counts['skipped'] += 1
-            runner.logger.info(f'[{done}/{self.total}] {vid}: already done')
-            return 'skipped'
-        summary = osp.join(self.out_dir, 'summary.json')
-        if error:
-            self.counts['failed'] += 1
-            record.update(target=None, score=None, seconds=None,
-                          status='failed', error=error)
-            append_line(summary, record)
-            runner.logger.warning(f'[{done}/{self.total}] {vid}: FAILED: '
-                                  f'{error}')
-            return 'failed'
-        sal = _meta(sample, 'saliency').numpy()
-        target = int(_meta(sample, 'aosa_target'))
-        score = float(_meta(sample, 'aosa_score'))
-        seconds = float(_meta(sample, 'aosa_seconds'))
-        probs = _meta(sample, 'aosa_probs')
-        if self.vis:
-            self._write_overlay(runner, vid, sample, recognizer, sal, target,
-                                score)
-        # the map is written last: its presence marks the video as done
-        save_map(
-            osp.join(self.out_dir, 'maps', f'{vid}.npz'), sal,
-            target=target, score=score, method=method, params=params,
-            view=int(_meta(sample, 'aosa_view', 0)), seconds=seconds,
-            video=path or '',
-            probs=probs.numpy() if probs is not None else np.zeros(0),
-            timings=dict(_meta(sample, 'aosa_timings', {}) or {}),
-            geometry=dict(_meta(sample, 'aosa_geometry', {}) or {}))
-        record.update(target=target, score=score, seconds=round(seconds, 4),
-                      status='ok', error=None)
-        append_line(summary, record)
-        self.counts['ok'] += 1
-        runner.logger.info(f'[{done}/{self.total}] {vid}: target {target} '
-                           f'p={score:.3f} in {seconds:.1f}s')
-        return 'ok'
+    def _log(self, runner, rec: SaliencyRecord) -> None:
+        done = sum(self.counts.values())
+        elapsed = time.perf_counter() - self._start
+        eta = elapsed / done * (self.total - done) if done else 0.0
+        head = f'[{done}/{self.total}, ETA {eta:.0f}s] {rec.video}'
+        if rec.status == 'ok':
+            runner.logger.info(f'{head}: target {rec.target} '
+                               f'p={rec.score:.3f} in {rec.seconds:.1f}s')
+        elif rec.status == 'failed':
+            runner.logger.warning(f'{head}: FAILED: {rec.error}')
 
-    def _write_overlay(self, runner, vid, sample, recognizer, sal, target,
-                       score):
-        from ..explainers.base import denormalize
-        clip = _meta(sample, 'aosa_clip')
-        if clip is None:
-            return
-        frames = denormalize(recognizer, clip)
-        self._visualizer(runner).add_saliency(
-            vid, frames, sal, target, score,
-            out_dir=osp.join(self.out_dir, 'vis'), out_type=self.out_type)
+    def totals(self) -> dict:
+        """Counts of every rank (an all-reduce: call it on every rank)."""
+        t = torch.tensor([self.counts[s] for s in STATUSES],
+                         dtype=torch.float64)
+        all_reduce(t)
+        return {s: int(v) for s, v in zip(STATUSES, t.tolist())}
 
 
 @HOOKS.register_module()
-class SaliencyWriterHook(_WriterMixin, Hook):
-    """Write each explained video's map, overlay and summary line.
+class RecordWriterHook(_RecordWriter, Hook):
+    """Write each record of an explain run: map, overlay, summary line.
 
-    For every sample returned by :class:`SaliencyRecognizer`:
-    ``<out_dir>/maps/<video_id>.npz`` (saliency T×H×W, target, score,
-    method, params, ...), ``<out_dir>/vis/<video_id>.mp4`` and ``.png``
-    (heat-map overlay and frame grid, unless ``vis=False``) and one JSON
-    line in ``<out_dir>/summary.json`` (video, target, score, seconds,
-    status, error, rank, finished: Unix time). Files are written
-    atomically; each rank writes its own videos.
+    For every :class:`SaliencyRecord` returned by the model's
+    ``test_step``: ``<out_dir>/maps/<video>.npz`` (:meth:`SaliencyRecord.
+    to_npz`), ``<out_dir>/vis/<video>.mp4`` and ``.png`` (unless
+    ``vis=False``) and one line of ``<out_dir>/summary.jsonl``
+    (:meth:`SaliencyRecord.summary` plus ``rank`` and ``finished``, Unix
+    time). Files are written atomically; each rank writes its own videos.
 
     Args:
         out_dir (str, optional): Output root; default the runner's work_dir.
@@ -149,32 +136,29 @@ class SaliencyWriterHook(_WriterMixin, Hook):
         self._setup_writer(out_dir, vis, class_names, out_type)
 
     def before_test(self, runner) -> None:
-        self._begin(runner)
+        self._begin(runner, runner.work_dir)
 
     def after_test_iter(self, runner, batch_idx, data_batch=None,
                         outputs=None) -> None:
-        from ..scoring import unwrap
-        model = unwrap(runner.model)
-        exp = model.explainer
-        for sample in outputs or []:
-            self.write_sample(runner, sample, model.recognizer, exp.name,
-                              exp.params())
+        recognizer = unwrap(runner.model).recognizer
+        for rec in outputs or []:
+            self.write(runner, rec, recognizer)
 
 
 @HOOKS.register_module()
-class SaliencyHook(_WriterMixin, Hook):
+class SaliencyHook(_RecordWriter, Hook):
     """Explain the clips of an ordinary mmaction2 test run.
 
     After each test iteration the hook preprocesses the batch's raw clips
     with the recognizer's own data_preprocessor, explains one view of each
     (by default the class the model predicted), and writes outputs like
-    :class:`SaliencyWriterHook` under ``<out_dir>`` (default
+    :class:`RecordWriterHook` under ``<out_dir>`` (default
     ``<work_dir>/saliency``). The test metrics are unchanged. A failure on
-    one video is recorded in ``summary.json`` and the run goes on.
+    one video is recorded in ``summary.jsonl`` and the run goes on.
 
     Args:
-        explainer (dict): Explainer config (default AOSA with the paper's
-            112-px settings).
+        explainer (dict): Explainer config (default AOSA with its default
+            settings).
         out_dir (str, optional): Output root.
         view (str | int): View to explain (see ``pick_view``).
         target (int, optional): Class to explain; default the prediction.
@@ -193,7 +177,6 @@ class SaliencyHook(_WriterMixin, Hook):
                  interval: int = 1,
                  class_names: Optional[Sequence[str]] = None,
                  out_type: str = 'video'):
-        from ..registry import build_explainer
         self._setup_writer(out_dir, vis, class_names, out_type)
         self.explainer = build_explainer(explainer or dict(type='AOSA'))
         self.view = view
@@ -201,8 +184,7 @@ class SaliencyHook(_WriterMixin, Hook):
         self.interval = max(int(interval), 1)
 
     def before_test(self, runner) -> None:
-        self.out_dir = self.out_dir or osp.join(runner.work_dir, 'saliency')
-        self._begin(runner)
+        self._begin(runner, osp.join(runner.work_dir, 'saliency'))
         # Packed samples do not carry their file name: recover it from the
         # sampler's order (deterministic for test samplers).
         loader = runner.test_dataloader
@@ -211,13 +193,16 @@ class SaliencyHook(_WriterMixin, Hook):
         except TypeError:
             self._order = None
         self._batch_size = loader.batch_size or 1
+        ds = loader.dataset
+        prefix = getattr(ds, 'data_prefix', None) or {}
+        self._root = prefix.get('video') or prefix.get('img')
 
     def _info(self, runner, batch_idx, i, raw) -> dict:
         info = dict(raw.metainfo)
         pos = batch_idx * self._batch_size + i
         if self._order is not None and pos < len(self._order):
-            ds = runner.test_dataloader.dataset
-            data = ds.get_data_info(self._order[pos])
+            data = runner.test_dataloader.dataset.get_data_info(
+                self._order[pos])
             for key in ('filename', 'frame_dir'):
                 if data.get(key):
                     info.setdefault(key, data[key])
@@ -229,37 +214,24 @@ class SaliencyHook(_WriterMixin, Hook):
                         outputs=None) -> None:
         if batch_idx % self.interval or not data_batch:
             return
-        from mmaction.structures import ActionDataSample
-
-        from ..engine.explain_dataset import video_id
-        from ..models import explain_sample
-        from ..scoring import unwrap
         recognizer = unwrap(runner.model)
         outputs = outputs or []
         for i, (inputs, raw) in enumerate(
                 zip(data_batch['inputs'], data_batch['data_samples'])):
             info = self._info(runner, batch_idx, i, raw)
-            sample = ActionDataSample(metainfo=dict(raw.metainfo))
-            vid = video_id(info, self._root(runner))
-            sample.set_metainfo(dict(
-                video_id=vid,
-                video_path=info.get('filename') or info.get('frame_dir')))
+            sample = raw.clone()
+            sample.set_metainfo({
+                VIDEO_ID_KEY: video_id(info, self._root),
+                VIDEO_PATH_KEY: info.get('filename') or info.get('frame_dir')
+            })
+            rec = new_record(sample)
             target = self.target
             if target is None and i < len(outputs) and 'pred_score' in \
                     outputs[i]:
                 target = int(outputs[i].pred_score.argmax())
             try:
-                sample = explain_sample(recognizer, self.explainer, inputs,
-                                        sample, self.view, target)
+                explain_sample(recognizer, self.explainer, inputs, sample,
+                               rec, self.view, target)
             except Exception as exc:  # noqa: BLE001 - recorded per video
-                sample.set_metainfo(dict(
-                    aosa_error=f'{type(exc).__name__}: {_first_line(exc)}'
-                    [:500]))
-            self.write_sample(runner, sample, recognizer,
-                              self.explainer.name, self.explainer.params())
-
-    @staticmethod
-    def _root(runner) -> Optional[str]:
-        ds = runner.test_dataloader.dataset
-        prefix = getattr(ds, 'data_prefix', None) or {}
-        return prefix.get('video') or prefix.get('img')
+                rec.fail(f'{type(exc).__name__}: {exc}')
+            self.write(runner, rec, recognizer)

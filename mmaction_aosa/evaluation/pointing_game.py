@@ -12,7 +12,7 @@ Boxes come from the source video (``FrameBoxes`` of
 are mapped through the test pipeline's temporal sampling (``frame_inds``),
 resize (``scale_factor``) and crop (``crop_bbox``), the same geometry the
 clip went through. Those keys must reach the data sample's metainfo: see
-:func:`add_geometry_meta_keys`.
+:func:`mmaction_aosa.structures.add_geometry_meta_keys`.
 """
 import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -24,26 +24,6 @@ from ..datasets.boxes import (FrameBoxes, load_synthetic_boxes,
                               load_ucf24_boxes, transform_boxes)
 
 DEFAULT_TOLERANCE = 7
-GEOMETRY_META_KEYS = ('frame_inds', 'start_index', 'num_clips', 'clip_len',
-                      'scale_factor', 'crop_bbox', 'img_shape',
-                      'original_shape')
-
-
-def add_geometry_meta_keys(pipeline: List[dict]) -> List[dict]:
-    """Make the pipeline's PackActionInputs keep the clip's geometry.
-
-    mmaction2's PackActionInputs keeps only ``img_shape`` and a few keys by
-    default; the pointing game needs ``frame_inds``, ``scale_factor`` and
-    ``crop_bbox`` too. Returns the pipeline (changed in place).
-    """
-    for step in pipeline:
-        if step.get('type') in ('PackActionInputs',
-                                'mmaction.PackActionInputs'):
-            keys = list(step.get('meta_keys', ('img_shape', 'img_key',
-                                               'video_id', 'timestamp')))
-            keys += [k for k in GEOMETRY_META_KEYS if k not in keys]
-            step['meta_keys'] = tuple(keys)
-    return pipeline
 
 
 def point_of_frame(frame_map: torch.Tensor) -> Optional[Tuple[int, int]]:

@@ -1,5 +1,32 @@
-"""Tables and plots of evaluation results (``metrics.json`` → md, PNG)."""
-from typing import Dict, Optional, Sequence
+"""Tables and plots of evaluation results, and their files in a work dir.
+
+A row of a table is one method's merged metric output (``metrics.json``:
+``{method: {deletion, insertion, overall, spt, seconds_per_map,
+num_videos, ...}}``). The columns come from the metrics themselves
+(:attr:`SaliencyMetric.columns`), and tables rebuilt from per-video records
+use each metric's own :meth:`SaliencyMetric.aggregate`.
+"""
+import os
+import os.path as osp
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+
+from ..fileio import atomic_write_bytes, atomic_write_json, read_json, \
+    read_lines
+from .metrics import saliency_metric_classes
+from .sanity import plot_cascade
+
+#: File in each method's folder with its row label (``aosa[map_form=eq2]``).
+LABEL_FILE = 'label.txt'
+#: Row keys that are not table cells: curves and the sanity check.
+CURVE_KEYS = ('deletion_curve', 'insertion_curve')
+
+
+def table_columns() -> List[tuple]:
+    """(key, heading, best) of every metric's columns, then ``Videos``."""
+    cols = [c for m in saliency_metric_classes() for c in m.columns]
+    return cols + [('num_videos', 'Videos', None)]
 
 
 def _fmt(v, digits: int = 3) -> str:
@@ -10,44 +37,43 @@ def _fmt(v, digits: int = 3) -> str:
     return str(v)
 
 
+def _digits(key: str) -> int:
+    return 2 if key.startswith('seconds') else 3
+
+
 def markdown_table(results: Dict[str, dict],
-                   title: Optional[str] = None) -> str:
+                   title: Optional[str] = None,
+                   columns: Optional[Sequence[tuple]] = None) -> str:
     """A table in the layout of the AOSA paper's Tables I and IV.
 
     Args:
-        results (dict): ``{method: {deletion, insertion, overall, spt,
-            seconds_per_map, num_videos}}`` (``metrics.json``).
+        results (dict): ``{method: row}`` (``metrics.json``).
         title (str, optional): A heading line above the table.
+        columns (sequence, optional): (key, heading, best) per column;
+            default :func:`table_columns`.
 
     Returns:
         str: Markdown. The best value of each column is in bold.
     """
-    cols = [('deletion', 'Deletion ↓', min), ('insertion', 'Insertion ↑', max),
-            ('overall', 'Over-all ↑', max), ('spt', 'S-PT ↑', max),
-            ('seconds_per_map', 'Time / map (s) ↓', min)]
+    cols = list(columns or table_columns())
     best = {}
     for key, _, pick in cols:
         vals = [r.get(key) for r in results.values()
                 if isinstance(r.get(key), (int, float))]
-        best[key] = pick(vals) if vals else None
-    lines = []
-    if title:
-        lines += [title, '']
-    lines.append('| Method | ' + ' | '.join(c[1] for c in cols) +
-                 ' | Videos |')
-    lines.append('|---|' + '---:|' * (len(cols) + 1))
+        best[key] = ({'max': max, 'min': min}[pick](vals)
+                     if pick and vals else None)
+    lines = [title, ''] if title else []
+    lines.append('| Method | ' + ' | '.join(c[1] for c in cols) + ' |')
+    lines.append('|---|' + '---:|' * len(cols))
     for method, r in results.items():
         cells = []
         for key, _, _ in cols:
             v = r.get(key)
-            digits = 3 if key != 'seconds_per_map' else 2
-            s = _fmt(float(v) if isinstance(v, (int, float)) else v, digits)
-            if v is not None and best[key] is not None and v == best[key] \
-                    and len(results) > 1:
+            s = _fmt(float(v) if isinstance(v, float) else v, _digits(key))
+            if v is not None and v == best[key] and len(results) > 1:
                 s = f'**{s}**'
             cells.append(s)
-        lines.append(f'| {method} | ' + ' | '.join(cells) +
-                     f" | {r.get('num_videos', '–')} |")
+        lines.append(f'| {method} | ' + ' | '.join(cells) + ' |')
     return '\n'.join(lines) + '\n'
 
 
@@ -64,16 +90,15 @@ def comparison_table(tables: Dict[str, Dict[str, dict]],
         str: Markdown. A value from fewer videos than the most any method
         has for that model is followed by the count, e.g. ``0.712 (20)``.
     """
-    heads = {'deletion': 'del. ↓', 'insertion': 'ins. ↑',
-             'overall': 'over-all ↑', 'spt': 'S-PT ↑',
-             'seconds_per_map': 's / map ↓'}
-    lower = {'deletion', 'seconds_per_map'}
+    # headings in running text: 'over-all ↑' (acronyms such as S-PT stay)
+    info = {k: (h[0].lower() + h[1:] if h[1:2].islower() else h, b)
+            for k, h, b in table_columns()}
     methods = []
     for rows in tables.values():
         methods += [m for m in rows if m not in methods]
     lines = ['| Method | ' + ' | '.join(
-        f'{model} {heads.get(k, k)}' for model in tables for k in keys) +
-        ' |', '|---|' + '---:|' * (len(tables) * len(keys))]
+        f'{model} {info.get(k, (k, None))[0]}' for model in tables
+        for k in keys) + ' |', '|---|' + '---:|' * (len(tables) * len(keys))]
     for m in methods:
         cells = []
         for rows in tables.values():
@@ -87,9 +112,10 @@ def comparison_table(tables: Dict[str, Dict[str, dict]],
                 if not isinstance(v, (int, float)):
                     cells.append('–')
                     continue
-                text = _fmt(float(v), 2 if k == 'seconds_per_map' else 3)
-                if len(vals) > 1 and v == (min(vals) if k in lower
-                                           else max(vals)):
+                text = _fmt(float(v), _digits(k))
+                best = info.get(k, (k, 'max'))[1]
+                if len(vals) > 1 and best and v == {'max': max, 'min': min}[
+                        best](vals):
                     text = f'**{text}**'
                 n = r.get('num_videos') or 0
                 cells.append(text + (f' ({n})' if n < most else ''))
@@ -113,7 +139,6 @@ def plot_curves(curves: Dict[str, dict], path: str,
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    import numpy as np
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
     for ax, key, name in ((axes[0], 'deletion_curve', 'Deletion'),
                           (axes[1], 'insertion_curve', 'Insertion')):
@@ -121,8 +146,7 @@ def plot_curves(curves: Dict[str, dict], path: str,
             y = c.get(key)
             if not y:
                 continue
-            x = np.linspace(0, 1, len(y))
-            ax.plot(x, y, label=method)
+            ax.plot(np.linspace(0, 1, len(y)), y, label=method)
         ax.set_title(name)
         ax.set_xlabel('fraction of voxels ' +
                       ('deleted' if key.startswith('del') else 'inserted'))
@@ -137,54 +161,71 @@ def plot_curves(curves: Dict[str, dict], path: str,
     return path
 
 
+def write_reports(work_dir: str, new: Dict[str, dict],
+                  title: Optional[str] = None) -> Dict[str, dict]:
+    """Merge ``new`` rows into the work dir's reports and rewrite them.
+
+    Writes ``metrics.json`` (``{method: row}`` without curves),
+    ``curves.json``, ``metrics.md``, ``curves.png`` and, when any method
+    has a sanity check, ``sanity.json`` and ``sanity.png``.
+
+    Returns:
+        dict: The merged ``metrics.json`` content.
+    """
+    os.makedirs(work_dir, exist_ok=True)
+    metrics = read_json(osp.join(work_dir, 'metrics.json'), {})
+    curves = read_json(osp.join(work_dir, 'curves.json'), {})
+    sanity = read_json(osp.join(work_dir, 'sanity.json'), {})
+    for label, r in new.items():
+        r = dict(r)
+        curves[label] = {k: r.pop(k, None) for k in CURVE_KEYS}
+        stages = r.pop('sanity', None)
+        if stages:
+            sanity[label] = stages
+        metrics[label] = r
+    atomic_write_json(osp.join(work_dir, 'metrics.json'), metrics)
+    atomic_write_json(osp.join(work_dir, 'curves.json'), curves)
+    atomic_write_bytes(osp.join(work_dir, 'metrics.md'),
+                       markdown_table(metrics, title).encode())
+    plot_curves(curves, osp.join(work_dir, 'curves.png'), title)
+    if sanity:
+        atomic_write_json(osp.join(work_dir, 'sanity.json'), sanity)
+        plot_cascade(sanity, osp.join(work_dir, 'sanity.png'))
+    return metrics
+
+
 def summarize_records(method_dir: str,
                       videos: Optional[Sequence[str]] = None) -> dict:
     """Recompute a method's row from its per-video records.
 
-    Reads ``deletion_insertion.jsonl``, ``pointing_game.jsonl`` and
-    ``summary.json`` that ``tools/eval_saliency.py`` leaves in
-    ``WORK_DIR/<method>``; ``videos`` restricts the row to those video ids,
-    so that methods run on different numbers of videos can be compared on
-    their common videos.
+    Reads every metric's ``<prefix>.jsonl`` in ``method_dir`` (what
+    ``tools/eval_saliency.py`` leaves in ``WORK_DIR/<method>``) and
+    aggregates it with the metric's own :meth:`SaliencyMetric.aggregate`;
+    ``videos`` restricts the row to those video ids, so that methods run on
+    different numbers of videos can be compared on their common videos.
 
     Returns:
-        dict: ``deletion, insertion, overall, spt, seconds_per_map,
-        num_videos, deletion_curve, insertion_curve``.
+        dict: The merged aggregates of the metrics whose records exist.
     """
-    import json
-    import os.path as osp
-
-    import numpy as np
-
-    def lines(name):
-        path = osp.join(method_dir, name)
-        if not osp.isfile(path):
-            return []
-        with open(path) as f:
-            return [json.loads(x) for x in f if x.strip()]
-
     keep = set(videos) if videos is not None else None
+    row = {}
+    for metric in saliency_metric_classes():
+        path = osp.join(method_dir, metric.records_file())
+        if not osp.isfile(path):
+            continue
+        rows = [r for r in read_lines(path)
+                if keep is None or r.get('video') in keep]
+        row.update(metric.aggregate(rows))
+    return row
 
-    def wanted(r):
-        return keep is None or r.get('video') in keep
 
-    di = [r for r in lines('deletion_insertion.jsonl') if wanted(r)]
-    pg = [r for r in lines('pointing_game.jsonl') if wanted(r)]
-    secs = {r['video']: r['seconds'] for r in lines('summary.json')
-            if r.get('status') == 'ok' and wanted(r)}
-    curves = {k: np.mean([r[k] for r in di], 0).round(5).tolist()
-              if di else None
-              for k in ('deletion_curve', 'insertion_curve')}
-    d = float(np.mean([r['deletion'] for r in di])) if di else None
-    i = float(np.mean([r['insertion'] for r in di])) if di else None
-    frames = sum(r['frames'] for r in pg)
-    return dict(
-        deletion=d, insertion=i,
-        overall=i - d if di else None,
-        spt=sum(r['hits'] for r in pg) / frames if frames else None,
-        seconds_per_map=float(np.mean(list(secs.values())))
-        if secs else None,
-        num_videos=len(di), **curves)
+def method_label(method_dir: str) -> str:
+    """A method folder's row label (its ``label.txt``, else its name)."""
+    path = osp.join(method_dir, LABEL_FILE)
+    if osp.isfile(path):
+        with open(path) as f:
+            return f.read().strip() or osp.basename(method_dir)
+    return osp.basename(osp.normpath(method_dir))
 
 
 def tables_from_records(work_dir, out_dir: str,
@@ -194,14 +235,13 @@ def tables_from_records(work_dir, out_dir: str,
                         ) -> Dict[str, dict]:
     """Rebuild ``metrics.json/md`` and the curves from per-video records.
 
-    Every ``work_dir/<method>/deletion_insertion.jsonl`` becomes a row,
-    labelled as in the run that made it (its ``label.txt``; the folder name
-    for older runs), so rebuilt rows replace the run's own. ``work_dir``
-    may be a list of work dirs: their methods are joined. ``videos``
-    restricts all rows to the same videos (a like-for-like table
-    when methods ran on different numbers of videos). The reports are
-    written to ``out_dir`` (which must differ from ``work_dir`` unless
-    every method's row should be replaced).
+    Every method folder of ``work_dir`` with metric records becomes a row,
+    labelled as in the run that made it (:func:`method_label`), so rebuilt
+    rows replace the run's own. ``work_dir`` may be a list of work dirs:
+    their methods are joined. ``videos`` restricts all rows to the same
+    videos (a like-for-like table when methods ran on different numbers of
+    videos). The reports are written to ``out_dir`` (which must differ from
+    ``work_dir`` unless every method's row should be replaced).
 
     ``order`` lists row labels in the order wanted (the rest follow,
     sorted); by default rows are sorted by label.
@@ -209,21 +249,15 @@ def tables_from_records(work_dir, out_dir: str,
     Returns:
         dict: ``{method: row}``.
     """
-    import os
-    import os.path as osp
-
-    from .run import LABEL_FILE, write_reports
     dirs = [work_dir] if isinstance(work_dir, str) else list(work_dir)
+    files = [m.records_file() for m in saliency_metric_classes()]
     rows = {}
     for wd in dirs:
         for name in sorted(os.listdir(wd)):
             d = osp.join(wd, name)
-            if osp.isfile(osp.join(d, 'deletion_insertion.jsonl')):
-                label = name  # the folder name, unless the run kept its label
-                if osp.isfile(osp.join(d, LABEL_FILE)):
-                    with open(osp.join(d, LABEL_FILE)) as f:
-                        label = f.read().strip() or name
-                rows[label] = summarize_records(d, videos)
+            if osp.isdir(d) and any(osp.isfile(osp.join(d, f))
+                                    for f in files):
+                rows[method_label(d)] = summarize_records(d, videos)
     rank = {m: i for i, m in enumerate(order or [])}
     rows = dict(sorted(rows.items(),
                        key=lambda kv: (rank.get(kv[0], len(rank)), kv[0])))

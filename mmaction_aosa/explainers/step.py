@@ -10,30 +10,10 @@ import math
 import torch
 import torch.nn.functional as F
 
+from ..blur import blur_clip
 from ..registry import EXPLAINERS
 from .base import BaseExplainer
 from .gradients import check_score, target_score
-
-
-def gaussian_blur_frames(x: torch.Tensor, kernel_size: int = 11,
-                         sigma: float = 5.0) -> torch.Tensor:
-    """Blur every frame of a C×T×H×W clip (separable Gaussian, reflect)."""
-    if kernel_size < 1 or sigma <= 0:
-        return x.clone()
-    half = kernel_size // 2
-    r = torch.arange(kernel_size, dtype=torch.float32, device=x.device)
-    k = torch.exp(-((r - half)**2) / (2 * sigma**2))
-    k = (k / k.sum()).to(x.dtype)
-    C, T, H, W = x.shape
-    v = x.permute(1, 0, 2, 3).reshape(T * C, 1, H, W)
-    pad_h, pad_w = min(half, H - 1), min(half, W - 1)
-    v = F.pad(v, (pad_w, pad_w, pad_h, pad_h), mode='reflect')
-    # reflect padding cannot exceed the frame: replicate the rest
-    v = F.pad(v, (half - pad_w, half - pad_w, half - pad_h, half - pad_h),
-              mode='replicate')
-    v = F.conv2d(v, k.view(1, 1, 1, -1))
-    v = F.conv2d(v, k.view(1, 1, -1, 1))
-    return v.reshape(T, C, H, W).permute(1, 0, 2, 3).contiguous()
 
 
 @EXPLAINERS.register_module()
@@ -93,6 +73,10 @@ class STEP(BaseExplainer):
                 f'num_iterations must be >= 1, got {num_iterations}')
         if mask_stride < 1:
             raise ValueError(f'mask_stride must be >= 1, got {mask_stride}')
+        if blur_kernel < 1 or blur_kernel % 2 == 0 or blur_sigma <= 0:
+            raise ValueError('blur_kernel must be odd and >= 1 and '
+                             f'blur_sigma > 0, got {blur_kernel}, '
+                             f'{blur_sigma}')
         self.volume_fraction = float(volume_fraction)
         self.num_iterations = int(num_iterations)
         self.learning_rate = float(learning_rate)
@@ -105,7 +89,7 @@ class STEP(BaseExplainer):
 
     def _saliency(self, scorer, x, target, base_score, timings):
         C, T, H, W = x.shape
-        blurred = gaussian_blur_frames(x, self.blur_kernel, self.blur_sigma)
+        blurred = blur_clip(x, self.blur_kernel, self.blur_sigma)
         grid = (T, max(1, math.ceil(H / self.mask_stride)),
                 max(1, math.ceil(W / self.mask_stride)))
         theta = torch.zeros((1, 1) + grid, device=x.device,

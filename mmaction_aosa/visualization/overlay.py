@@ -4,6 +4,8 @@ from typing import Optional, Sequence
 import cv2
 import numpy as np
 
+from ..fileio import atomic_path
+
 
 def normalize_map(saliency: np.ndarray) -> np.ndarray:
     """Scale a map to [0, 1] over the whole clip (0 if constant)."""
@@ -44,7 +46,6 @@ def overlay_frames(frames: np.ndarray, saliency: np.ndarray,
 
 def write_video(path: str, frames: np.ndarray, fps: float = 8.0) -> None:
     """Write T×H×W×3 RGB uint8 frames as an mp4 (mp4v), atomically."""
-    from ..engine.io import atomic_path
     h, w = frames.shape[1:3]
     with atomic_path(path) as tmp:
         writer = cv2.VideoWriter(tmp, cv2.VideoWriter_fourcc(*'mp4v'), fps,

@@ -5,17 +5,17 @@ from typing import Optional, Sequence
 
 import cv2
 import numpy as np
+from PIL import Image
 
 from mmaction.registry import VISUALIZERS
 from mmaction.visualization import ActionVisualizer
 
-from ..engine.io import atomic_path
+from ..fileio import atomic_path
 from .overlay import frame_grid, label_text, overlay_frames, write_video
 
 
 def write_gif(path: str, frames: np.ndarray, fps: float = 8.0) -> None:
     """Write RGB uint8 frames as a looping GIF (Pillow), atomically."""
-    from PIL import Image
     images = [Image.fromarray(f) for f in frames]
     with atomic_path(path) as tmp:
         images[0].save(tmp, format='GIF', save_all=True,

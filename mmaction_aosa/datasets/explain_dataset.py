@@ -13,6 +13,8 @@ from mmaction.registry import DATASETS
 from mmaction.structures import ActionDataSample
 from torch.utils.data import Dataset
 
+from ..structures import ERROR_KEY, VIDEO_ID_KEY, VIDEO_PATH_KEY
+
 
 class VideoError(RuntimeError):
     """A video that cannot be explained (missing, corrupt, too short)."""
@@ -97,10 +99,6 @@ class ExplainDataset(Dataset):
         self.num_skipped = len(self.dataset) - len(self.indices)
         self.min_frames = required_frames(self.dataset.pipeline)
 
-    def video_id(self, index: int) -> str:
-        """Id of the wrapped dataset's video ``index``."""
-        return self.ids[index]
-
     def __len__(self) -> int:
         return len(self.indices)
 
@@ -134,10 +132,10 @@ class ExplainDataset(Dataset):
                 msg = (f'cannot decode {video_path(info)}: '
                        f'{type(exc).__name__}: {msg}')
             sample = ActionDataSample()
-            sample.set_metainfo(
-                dict(video_id=vid, video_path=video_path(info),
-                     aosa_error=msg[:500]))
+            sample.set_metainfo({VIDEO_ID_KEY: vid,
+                                 VIDEO_PATH_KEY: video_path(info),
+                                 ERROR_KEY: msg[:500]})
             return dict(inputs=None, data_samples=sample)
-        results['data_samples'].set_metainfo(
-            dict(video_id=vid, video_path=video_path(info)))
+        results['data_samples'].set_metainfo({
+            VIDEO_ID_KEY: vid, VIDEO_PATH_KEY: video_path(info)})
         return results

@@ -1,0 +1,301 @@
+"""Everything an explain or eval run decides before mmengine's Runner is
+built: the config, the explainer, the test set, class names, the
+checkpoint, and the Runner's config itself.
+
+Explainer presets ship inside the package
+(``mmaction_aosa/configs/explainers/NAME.py``), so ``--explainer NAME``
+works from an installed wheel; in a checkout,
+``configs/_base_/explainers`` is the same folder (a link), for configs to
+inherit by path.
+"""
+import ast
+import copy
+import os
+import os.path as osp
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+from mmengine.config import Config, ConfigDict
+
+from ..compat import CheckpointError, load_checkpoint_file
+from ..registry import EXPLAINERS, build_explainer
+from ..structures import add_geometry_meta_keys
+
+#: The explainer presets (package data).
+PRESET_DIR = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
+                      'configs', 'explainers')
+VIDEO_DECODERS = ('DecordInit', 'PyAVInit', 'OpenCVInit')
+
+
+class RunError(ValueError):
+    """A config, argument or file that cannot work: the run stops before any
+    video (``tools/*.py`` exit with code 2)."""
+
+
+def preset_path(name: str) -> str:
+    """The file of explainer preset ``name`` (``aosa``, ``gradcam``, ...)."""
+    return osp.join(PRESET_DIR, f'{name}.py')
+
+
+def available_explainers() -> List[str]:
+    """Names accepted by ``--explainer``: presets and registered types."""
+    names = set(EXPLAINERS.module_dict)
+    if osp.isdir(PRESET_DIR):
+        names |= {f[:-3] for f in os.listdir(PRESET_DIR)
+                  if f.endswith('.py') and not f.startswith('_')}
+    return sorted(names)
+
+
+def _value(text: str):
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def _as_dict(value) -> dict:
+    return copy.deepcopy(value.to_dict() if isinstance(value, ConfigDict)
+                         else dict(value))
+
+
+def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
+    """Load a config and merge ``--cfg-options``, with one-line errors."""
+    if not osp.isfile(path):
+        raise RunError(f'config not found: {path}')
+    try:
+        cfg = Config.fromfile(path)
+    except Exception as exc:  # SyntaxError, missing _base_, bad scope ...
+        first = (str(exc).strip().splitlines() or [''])[0]
+        raise RunError(f'cannot read config {path}: {type(exc).__name__}: '
+                       f'{first}') from exc
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    if 'model' not in cfg:
+        raise RunError(f'{path} defines no model')
+    return cfg
+
+
+def check_explainer(exp: dict) -> dict:
+    """Build the explainer once, so bad arguments fail before any video."""
+    try:
+        build_explainer(copy.deepcopy(exp))
+    except (TypeError, ValueError, KeyError) as exc:
+        raise RunError(f'bad explainer config {exp}: {exc}') from exc
+    return exp
+
+
+def explainer_overrides(cfg_options: Optional[dict]) -> dict:
+    """The ``explainer.KEY=VALUE`` entries of ``--cfg-options``."""
+    return {k.split('.', 1)[1]: v for k, v in (cfg_options or {}).items()
+            if k.startswith('explainer.')}
+
+
+def resolve_explainer(name: Optional[str], cfg: Config,
+                      overrides: Optional[dict] = None) -> dict:
+    """The explainer config: from ``--explainer NAME`` or the config.
+
+    NAME is a preset (``aosa_approx``) or a registered type name (built
+    with its defaults, e.g. ``AOSA``); ``NAME:key=value,...`` overrides
+    arguments. ``overrides`` (the ``explainer.*`` entries of
+    ``--cfg-options``) apply last, whichever way the explainer was named.
+    The result is checked by building it once.
+    """
+    if name is None:
+        if 'explainer' not in cfg:
+            raise RunError(
+                'the config defines no `explainer`; add one (inherit '
+                "configs/_base_/explainers/aosa.py) or pass --explainer NAME")
+        exp = _as_dict(cfg.explainer)
+    else:
+        base, _, opts = name.partition(':')
+        if base.endswith('.py'):
+            if not osp.isfile(base):
+                raise RunError(f'explainer config not found: {base}')
+            exp = _as_dict(Config.fromfile(base).explainer)
+        elif osp.isfile(preset_path(base.lower())):
+            exp = _as_dict(Config.fromfile(preset_path(base.lower()))
+                           .explainer)
+        elif base in EXPLAINERS.module_dict:
+            exp = dict(type=base)
+        else:
+            raise RunError(f'unknown explainer {base!r}; available: '
+                           f"{', '.join(available_explainers())}")
+        for item in filter(None, opts.split(',')):
+            key, eq, val = item.partition('=')
+            if not eq:
+                raise RunError(
+                    f'bad override {item!r} in {name!r}: use key=value')
+            exp[key.strip()] = _value(val.strip())
+    exp.update(overrides or {})
+    return check_explainer(exp)
+
+
+def method_label(spec: str) -> str:
+    """The row label of an eval method spec (``aosa[map_form=eq2]``)."""
+    name, _, opts = spec.partition(':')
+    if name.endswith('.py'):
+        name = osp.splitext(osp.basename(name))[0]
+    return f'{name}[{opts}]' if opts else name
+
+
+def load_class_names(cfg: Config, checkpoint: Optional[dict] = None,
+                     config_path: Optional[str] = None
+                     ) -> Optional[List[str]]:
+    """Class names: ``class_names`` of the config, else its ``label_map``
+    file (relative to the working directory, the config's folder or the
+    package's label maps), else the checkpoint's ``dataset_meta``."""
+    if cfg.get('class_names'):
+        return list(cfg.class_names)
+    path = cfg.get('label_map')
+    if path:
+        for cand in (path, osp.join(osp.dirname(config_path or ''), path),
+                     osp.join(osp.dirname(PRESET_DIR), 'labels',
+                              osp.basename(path))):
+            if osp.isfile(cand):
+                with open(cand) as f:
+                    return [line.strip() for line in f if line.strip()]
+    meta = (checkpoint or {}).get('meta') if isinstance(checkpoint,
+                                                        dict) else None
+    if isinstance(meta, dict):
+        classes = (meta.get('dataset_meta') or {}).get('classes')
+        if classes:
+            return list(classes)
+    return None
+
+
+def read_checkpoint(path: Optional[str], trust: bool = False
+                    ) -> Optional[dict]:
+    """The checkpoint file's content (loaded once, before the Runner)."""
+    if path is None:
+        return None
+    ckpt = load_checkpoint_file(path, trust=trust)
+    if not isinstance(ckpt, dict):
+        raise CheckpointError(f'checkpoint {path} is not a dict')
+    return ckpt
+
+
+def test_pipeline_of(cfg: Config) -> list:
+    """The test dataset's pipeline (``test_pipeline`` if it has none)."""
+    ds = cfg.get('test_dataloader', {}).get('dataset', {})
+    return list(ds.get('pipeline') or cfg.get('test_pipeline') or [])
+
+
+def test_dataset_cfg(cfg: Config, video: Optional[str],
+                     work_dir: str) -> dict:
+    """The dataset to explain: the config's test set, or one ``video``."""
+    if 'test_dataloader' not in cfg or cfg.test_dataloader is None:
+        raise RunError('the config has no test_dataloader')
+    ds = _as_dict(cfg.test_dataloader.dataset)
+    if video is None:
+        return ds
+    pipeline = ds.get('pipeline', [])
+    if not pipeline or pipeline[0].get('type') not in VIDEO_DECODERS:
+        raise RunError(
+            '--video needs a config whose test pipeline decodes video files '
+            f'(first step one of {VIDEO_DECODERS})')
+    os.makedirs(work_dir, exist_ok=True)
+    ann = osp.join(work_dir, '.video_list.txt')
+    with open(ann, 'w') as f:  # tab-separated: paths may hold spaces
+        f.write(osp.abspath(video) + '\n')
+    return dict(type='VideoDataset', ann_file=ann, data_prefix=dict(video=''),
+                pipeline=pipeline, test_mode=True, delimiter='\t')
+
+
+def data_identity(dataset: dict) -> dict:
+    """Where a dataset's videos come from, for the run's fingerprint."""
+    out = {}
+    for key in ('data_root', 'ann_file'):
+        if dataset.get(key):
+            out[key] = osp.abspath(str(dataset[key]))
+    prefix = dataset.get('data_prefix')
+    if isinstance(prefix, dict):
+        out['data_prefix'] = {k: osp.abspath(str(v)) if v else v
+                              for k, v in prefix.items()}
+    return out
+
+
+def run_fingerprint(cfg: Config, explainer: dict,
+                    checkpoint_sha256: Optional[str], dataset: dict) -> dict:
+    """What decides a run's maps (``WORK_DIR/run.json``): the explainer,
+    the checkpoint's bytes, the model, the test pipeline, where the videos
+    come from, the explained view and target."""
+    return dict(explainer=explainer, checkpoint_sha256=checkpoint_sha256,
+                model=_as_dict(cfg.model), pipeline=test_pipeline_of(cfg),
+                data=data_identity(dataset),
+                view=cfg.get('explain_view', 'center'),
+                target=cfg.get('explain_target', None))
+
+
+def runner_config(cfg: Config, work_dir: str, model: dict, dataset: dict,
+                  evaluator: list, hooks: Sequence[dict],
+                  launcher: str = 'none',
+                  skip_ids: Sequence[str] = (),
+                  class_names: Optional[Sequence[str]] = None,
+                  num_workers: Optional[int] = None) -> Config:
+    """The Runner's config of an explain or eval run.
+
+    The test loop only: the config's dataset wrapped in ``ExplainDataset``
+    (finished ``skip_ids`` left out, clip geometry kept), one video per
+    batch, no padding of the last round (each video exactly once), the
+    given model, evaluator and hooks (saliency hooks of the config are
+    dropped: the run does the explaining), and on CPU the gloo backend.
+    """
+    rcfg = copy.deepcopy(cfg)
+    rcfg.work_dir = work_dir
+    rcfg.launcher = launcher
+    rcfg.model = model
+    dataset = copy.deepcopy(dataset)
+    if dataset.get('pipeline'):
+        # keep frame_inds / scale / crop so maps can meet ground-truth boxes
+        add_geometry_meta_keys(dataset['pipeline'])
+    dl = _as_dict(cfg.test_dataloader)
+    dl['dataset'] = dict(type='ExplainDataset', dataset=dataset,
+                         skip_ids=list(skip_ids))
+    dl['batch_size'] = 1
+    dl['sampler'] = dict(type='DefaultSampler', shuffle=False,
+                         round_up=False)
+    if num_workers is not None:
+        dl['num_workers'] = num_workers
+    if not dl.get('num_workers'):
+        dl['persistent_workers'] = False
+    rcfg.test_dataloader = dl
+    rcfg.test_evaluator = evaluator
+    rcfg.test_cfg = dict(type='TestLoop')
+    for key in ('train_dataloader', 'train_cfg', 'optim_wrapper',
+                'param_scheduler', 'val_dataloader', 'val_cfg',
+                'val_evaluator', 'auto_scale_lr'):
+        rcfg[key] = None
+    rcfg.load_from = None
+    rcfg.resume = False
+    kept = [h for h in cfg.get('custom_hooks', []) or []
+            if h.get('type') not in ('RecordWriterHook', 'SaliencyHook')]
+    rcfg.custom_hooks = kept + list(hooks)
+    if not torch.cuda.is_available():
+        rcfg.env_cfg = dict(cfg.get('env_cfg', {}) or {})
+        rcfg.env_cfg['dist_cfg'] = dict(backend='gloo')
+        # mmengine's default DDP wrapper passes CUDA device_ids
+        rcfg.model_wrapper_cfg = dict(
+            type='MMDistributedDataParallel', broadcast_buffers=False,
+            device_ids=None)
+    vis_cfg = dict(cfg.get('visualizer') or {})
+    rcfg.visualizer = dict(
+        type='SaliencyVisualizer',
+        vis_backends=vis_cfg.get('vis_backends',
+                                 [dict(type='LocalVisBackend')]),
+        class_names=list(class_names) if class_names else None)
+    # reproducible random weights when no checkpoint is given
+    rcfg.randomness = dict(cfg.get('randomness') or {})
+    if rcfg.randomness.get('seed') is None:
+        rcfg.randomness['seed'] = 0
+    rcfg.setdefault('default_scope', 'mmaction')
+    return rcfg
+
+
+def split_spec(spec: str) -> Tuple[str, Dict[str, object]]:
+    """``'NAME:k=v,k=v'`` → (NAME, {k: v})."""
+    name, _, opts = spec.partition(':')
+    out = {}
+    for item in filter(None, opts.split(',')):
+        key, _, val = item.partition('=')
+        out[key.strip()] = _value(val.strip())
+    return name, out

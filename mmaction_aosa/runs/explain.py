@@ -1,0 +1,121 @@
+"""Explain every video of a config's test set (``tools/explain.py``)."""
+import os.path as osp
+from typing import Optional
+
+from mmengine.dist import barrier, get_rank
+from mmengine.runner import Runner
+
+from ..compat import init_dist_cpu_safe, load_state
+from ..engine.hooks import RecordWriterHook
+from ..fileio import file_digest
+from ..scoring import unwrap
+from .config import (RunError, explainer_overrides, load_class_names,
+                     load_config, read_checkpoint, resolve_explainer,
+                     run_fingerprint, runner_config, test_dataset_cfg)
+from .workdir import WorkDir
+
+
+def recognizer_cfg(cfg) -> dict:
+    """The recognizer of a config (unwrapped from an explain model)."""
+    model = cfg.model
+    if model.get('type') == 'ExplainModel':
+        model = model.recognizer
+    return dict(model)
+
+
+def check_video(video: Optional[str]) -> None:
+    if video is not None and not osp.isfile(video):
+        raise RunError(f'video not found: {video}' if not osp.exists(video)
+                       else f'--video must be a file, {video} is a folder')
+
+
+def writer_totals(runner) -> dict:
+    """Counts of the run's record writer, gathered over ranks."""
+    for hook in runner.hooks:
+        if isinstance(hook, RecordWriterHook):
+            return hook.totals()
+    return {}
+
+
+def prepare(config, checkpoint, work_dir, video, cfg_options, launcher,
+            trust_checkpoint, default_dir):
+    """The checks every run makes before its Runner: the config, the work
+    dir, the checkpoint's content, the dataset; then the process group."""
+    check_video(video)
+    cfg = load_config(config, cfg_options)
+    work_dir = work_dir or cfg.get('work_dir') or osp.join(
+        'work_dirs', default_dir)
+    ckpt = read_checkpoint(checkpoint, trust_checkpoint)
+    dataset = test_dataset_cfg(cfg, video, work_dir)
+    if launcher != 'none':
+        init_dist_cpu_safe(launcher)
+    return cfg, work_dir, ckpt, dataset
+
+
+def run_explain(config: str,
+                checkpoint: Optional[str] = None,
+                work_dir: Optional[str] = None,
+                explainer: Optional[str] = None,
+                video: Optional[str] = None,
+                cfg_options: Optional[dict] = None,
+                launcher: str = 'none',
+                trust_checkpoint: bool = False,
+                vis: bool = True) -> dict:
+    """Explain every video of the config's test set (or ``video``).
+
+    Returns:
+        dict: ``{'num_ok', 'num_failed', 'num_skipped', 'seconds_per_map',
+        'work_dir'}`` (gathered over ranks).
+
+    Raises:
+        RunError, CheckpointError: bad input, before any video is touched.
+    """
+    name = osp.splitext(osp.basename(config))[0]
+    cfg, work_dir, ckpt, dataset = prepare(
+        config, checkpoint, work_dir, video, cfg_options, launcher,
+        trust_checkpoint, name)
+    exp = resolve_explainer(explainer, cfg, explainer_overrides(cfg_options))
+    wd = WorkDir(work_dir)
+    fingerprint = run_fingerprint(cfg, exp, file_digest(checkpoint), dataset)
+    differs = wd.differs_from(fingerprint)
+    if differs:
+        raise RunError(
+            f'{wd.maps_dir} holds maps of another run (its {differs} '
+            'differs): give another --work-dir, or remove that folder to '
+            'start over')
+    # resume: every rank agrees on the finished videos before sharding
+    barrier()
+    done = sorted(wd.done_ids())
+    barrier()
+    class_names = load_class_names(cfg, ckpt, config)
+    model = dict(type='ExplainModel', recognizer=recognizer_cfg(cfg),
+                 explainer=exp, view=cfg.get('explain_view', 'center'),
+                 target=cfg.get('explain_target', None))
+    hooks = [dict(type='RecordWriterHook', out_dir=work_dir, vis=vis,
+                  class_names=class_names)]
+    rcfg = runner_config(cfg, work_dir, model, dataset,
+                         [dict(type='TimePerMap')], hooks, launcher, done,
+                         class_names)
+    runner = Runner.from_cfg(rcfg)
+    if ckpt is not None:
+        load_state(unwrap(runner.model).recognizer, ckpt, checkpoint,
+                   logger=runner.logger)
+    else:
+        runner.logger.warning('no checkpoint given: explaining a model with '
+                              'random weights')
+    if get_rank() == 0:
+        wd.write_run_file(fingerprint)
+        if done:
+            runner.logger.info(f'resuming: {len(done)} videos already have '
+                               'maps')
+    metrics = runner.test() or {}
+    totals = writer_totals(runner)
+    out = dict(num_ok=totals.get('ok', 0), num_failed=totals.get('failed', 0),
+               num_skipped=len(done),
+               seconds_per_map=metrics.get('time/seconds_per_map'),
+               work_dir=work_dir)
+    if get_rank() == 0:
+        runner.logger.info(
+            f"explained {out['num_ok']} videos, {out['num_failed']} failed, "
+            f"{out['num_skipped']} already done; outputs in {work_dir}")
+    return out

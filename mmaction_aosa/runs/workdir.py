@@ -1,0 +1,90 @@
+"""A run's work dir: where maps, overlays, the summary and the run record
+live, which videos are done, and whether a rerun is the same run.
+
+::
+
+    WORK_DIR/run.json        what made the maps (the run's fingerprint)
+    WORK_DIR/maps/<id>.npz   one map per finished video
+    WORK_DIR/vis/<id>.mp4    overlays (and .png grids)
+    WORK_DIR/summary.jsonl   one JSON line per video and attempt
+"""
+import json
+import os
+import os.path as osp
+from typing import Optional
+
+from ..engine.hooks import SUMMARY_FILE
+from ..fileio import atomic_write_json, read_json, read_lines
+
+RUN_FILE = 'run.json'
+#: The summary's name in work dirs of earlier versions (same content).
+OLD_SUMMARY_FILE = 'summary.json'
+#: Parts of a run's fingerprint, in the order a difference is reported.
+FINGERPRINT_KEYS = ('explainer', 'checkpoint_sha256', 'model', 'pipeline',
+                    'data', 'view', 'target')
+
+
+def plain(value):
+    """A JSON round trip: what a fingerprint part looks like once saved."""
+    return json.loads(json.dumps(value, sort_keys=True, default=str))
+
+
+def read_summary(path: str) -> dict:
+    """Last record per video of a summary file (JSON lines).
+
+    ``path`` may be the file or a work dir (its ``summary.jsonl``, or the
+    ``summary.json`` of earlier versions).
+    """
+    if osp.isdir(path):
+        new = osp.join(path, SUMMARY_FILE)
+        path = new if osp.isfile(new) else osp.join(path, OLD_SUMMARY_FILE)
+    return {rec.get('video'): rec for rec in read_lines(path)}
+
+
+class WorkDir:
+    """The folders and files of one run's outputs.
+
+    Args:
+        path (str): The work dir.
+    """
+
+    def __init__(self, path: str):
+        self.path = path
+
+    @property
+    def maps_dir(self) -> str:
+        return osp.join(self.path, 'maps')
+
+    @property
+    def summary_file(self) -> str:
+        return osp.join(self.path, SUMMARY_FILE)
+
+    @property
+    def run_file(self) -> str:
+        return osp.join(self.path, RUN_FILE)
+
+    def done_ids(self) -> set:
+        """Video ids whose map exists (finished in an earlier run)."""
+        if not osp.isdir(self.maps_dir):
+            return set()
+        return {
+            f[:-4] for f in os.listdir(self.maps_dir)
+            if f.endswith('.npz') and not f.startswith('.')
+        }
+
+    def differs_from(self, fingerprint: dict) -> Optional[str]:
+        """Which part of ``fingerprint`` differs from the run that made the
+        maps already here (``None``: no maps, no record, or the same run).
+        """
+        if not self.done_ids():
+            return None
+        old = read_json(self.run_file)
+        if not isinstance(old, dict):
+            return None
+        for key in FINGERPRINT_KEYS:
+            if old.get(key) != plain(fingerprint.get(key)):
+                return key
+        return None
+
+    def write_run_file(self, fingerprint: dict) -> None:
+        atomic_write_json(self.run_file, plain(fingerprint))
