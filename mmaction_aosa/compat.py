@@ -15,13 +15,20 @@ Two problems of the stack this project pins (see README, "Install"):
    globals such checkpoints need; full unpickling runs only when the caller
    says the file is trusted.
 """
+import collections
 import importlib.util
 import os
 import sys
 import types
 from typing import Optional
 
+import numpy as np
 import torch
+import torch.distributed as dist
+from mmengine.config import ConfigDict
+from mmengine.dist import init_dist
+from mmengine.logging import HistoryBuffer
+from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
 _DRN_MODULE = 'mmaction.models.localizers.drn'
 
@@ -65,7 +72,6 @@ def install_drn_stub() -> bool:
 
 def _safe_globals() -> list:
     """Globals that checkpoints saved by an mmengine Runner contain."""
-    import numpy as np
     allowed = [np.ndarray, np.dtype]
     try:  # numpy >= 2
         from numpy._core.multiarray import _reconstruct, scalar
@@ -79,18 +85,8 @@ def _safe_globals() -> list:
             getattr(dtypes, n) for n in dir(dtypes)
             if n.endswith('DType') and isinstance(getattr(dtypes, n), type)
         ]
-    try:
-        from mmengine.logging.history_buffer import HistoryBuffer
-        allowed.append(HistoryBuffer)
-    except ImportError:  # pragma: no cover
-        pass
-    try:
-        from mmengine.config import ConfigDict
-        allowed.append(ConfigDict)
-    except ImportError:  # pragma: no cover
-        pass
-    import collections
-    allowed += [collections.OrderedDict, collections.defaultdict]
+    allowed += [HistoryBuffer, ConfigDict, collections.OrderedDict,
+                collections.defaultdict]
     # HistoryBuffer.statistics_methods holds bound methods, pickled as
     # getattr(buffer, 'mean'). The weights_only unpickler calls only
     # allowlisted callables, so getattr can fetch an attribute but whatever
@@ -154,7 +150,6 @@ def load_state(model: torch.nn.Module, ckpt: dict, path: str = 'checkpoint',
     Raises:
         CheckpointError: the weights do not fit the model.
     """
-    from mmengine.runner.checkpoint import _load_checkpoint_to_model
     if not isinstance(ckpt, dict):
         raise CheckpointError(f'checkpoint {path} is not a dict')
     state = ckpt.get('state_dict', ckpt)
@@ -197,11 +192,9 @@ def init_dist_cpu_safe(launcher: str, backend: Optional[str] = None) -> None:
     initialise a gloo process group ourselves (mmengine then sees an
     initialised group and uses it).
     """
-    import torch.distributed as dist
     if launcher == 'none' or dist.is_available() and dist.is_initialized():
         return
     if torch.cuda.is_available():
-        from mmengine.dist import init_dist
         init_dist(launcher, backend=backend or 'nccl')
         return
     if launcher != 'pytorch':

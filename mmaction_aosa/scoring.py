@@ -16,7 +16,8 @@ class Scorer:
     """Batched class scores of an mmaction2 recognizer.
 
     ``recognizer(x, mode='tensor')`` returns backbone features; the class
-    logits come from ``extract_feat(x, stage='head')`` (DESIGN/INSTALL notes).
+    logits come from ``extract_feat(x, stage='head')`` (README, "Install
+notes").
     Inputs are clips in the model's normalised space, B×C×T×H×W; a view
     axis of length 1 is added for Recognizer3D.
 
@@ -33,11 +34,6 @@ class Scorer:
             self.device = next(self.model.parameters()).device
         except StopIteration:
             self.device = torch.device('cpu')
-
-    @property
-    def num_classes(self) -> Optional[int]:
-        head = getattr(self.model, 'cls_head', None)
-        return getattr(head, 'num_classes', None)
 
     def logits(self, clips: torch.Tensor) -> torch.Tensor:
         """B×C×T×H×W clips → B×num_classes logits (graph kept if grads on)."""

@@ -13,6 +13,7 @@ them.
 """
 import io
 import json
+import os.path as osp
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
@@ -214,7 +215,6 @@ class SaliencyRecord:
         which wrote the same field names)."""
         fields = load_map(path)
         if video is None:
-            import os.path as osp
             video = osp.splitext(osp.basename(path))[0]
         probs = fields.get('probs')
         return cls(

@@ -1,4 +1,4 @@
-"""Conditional sampling and AOSA-approx (DESIGN.md §1)."""
+"""Conditional sampling and AOSA-approx (docs/methods.md)."""
 import numpy as np
 import pytest
 import torch

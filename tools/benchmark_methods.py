@@ -3,7 +3,7 @@
 Default workload: an R3D-18-sized model (mmaction2 ResNet3d, depth 18, 64
 base channels, 3×3×3 convolutions everywhere, random weights, 101 classes)
 and one 3×16×112×112 clip with a moving square, as in the paper's R3D
-timing (DESIGN.md §1). Also times one forward and one forward+backward
+timing (docs/methods.md). Also times one forward and one forward+backward
 pass, the yardsticks of AOSA-approx (goals: ≤ 3× one forward+backward, and
 ≥ 30× faster than AOSA at s=8, N=196).
 

@@ -22,7 +22,9 @@ from ..tubes.maps import check_map_form, saliency_map
 from ..tubes.masks import Tubes, tube_boxes
 from ..tubes.tracking import (TRACKINGS, anchor_grid, track_points,
                               track_points_integer)
-from .base import BaseExplainer, ExplainError, denormalize
+from .base import (BaseExplainer, ExplainError, check_choice,
+                   check_positive_int, denormalize)
+from .conditional import conditional_fill
 
 
 def check_box_size(box_size) -> tuple:
@@ -40,20 +42,6 @@ def check_box_size(box_size) -> tuple:
     if min(size) < 1:
         raise ValueError(f'box_size must be positive, got {box_size!r}')
     return size
-
-
-def check_positive_int(name: str, value, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) \
-            or value < minimum:
-        raise ValueError(f'{name} must be an int >= {minimum}, got {value!r}')
-    return int(value)
-
-
-def check_choice(name: str, value, choices: Sequence[str]) -> str:
-    if value not in choices:
-        raise ValueError(f'{name} must be one of {tuple(choices)}, '
-                         f'got {value!r}')
-    return value
 
 
 @EXPLAINERS.register_module()
@@ -121,7 +109,9 @@ class AOSA(BaseExplainer):
                  batch_size: int = 32,
                  seed: int = 0,
                  amp: bool = False):
-        super().__init__(batch_size=batch_size, seed=seed, amp=amp)
+        super().__init__(amp=amp)
+        self.batch_size = check_positive_int('batch_size', batch_size)
+        self.seed = int(seed)
         self.anchor_stride = check_positive_int('anchor_stride', anchor_stride)
         check_box_size(box_size)
         self.box_size = box_size
@@ -192,7 +182,6 @@ class AOSA(BaseExplainer):
                 generator: Optional[torch.Generator] = None) -> torch.Tensor:
         """B occluded copies of x (C×T×H×W) for B×T×H×W occlusion."""
         if self.fill == 'conditional':
-            from .conditional import conditional_fill
             values = conditional_fill(x, tubes, indices, occ, generator)
             return torch.where(occ[:, None], values, x[None])
         return x[None].masked_fill(occ[:, None], self.fill_value)

@@ -36,8 +36,8 @@ import torch
 from ..registry import EXPLAINERS
 from ..tubes.maps import dense_mask_sums, union_box_sums, use_box_algebra
 from ..tubes.masks import Tubes
-from .aosa import AOSA, check_choice
-from .base import denormalize
+from .aosa import AOSA
+from .base import check_choice, denormalize
 from .conditional import MARGIN, box_size_of, conditional_mean
 from .gradients import SCORES, input_gradient
 

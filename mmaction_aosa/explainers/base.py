@@ -2,7 +2,7 @@
 import inspect
 import time
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Optional, Sequence
 
 import numpy as np
 import torch
@@ -51,24 +51,35 @@ def denormalize(recognizer: nn.Module, inputs: torch.Tensor) -> np.ndarray:
     return x.permute(1, 2, 3, 0).numpy()
 
 
+def check_positive_int(name: str, value, minimum: int = 1) -> int:
+    """``value`` as an int, or a ValueError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) \
+            or value < minimum:
+        raise ValueError(f'{name} must be an int >= {minimum}, got {value!r}')
+    return int(value)
+
+
+def check_choice(name: str, value, choices: Sequence[str]) -> str:
+    """``value`` if it is one of ``choices``, else a ValueError."""
+    if value not in choices:
+        raise ValueError(f'{name} must be one of {tuple(choices)}, '
+                         f'got {value!r}')
+    return value
+
+
 class BaseExplainer:
     """Base of all saliency methods.
 
     Subclasses implement :meth:`_saliency`; the base resolves the target,
     checks inputs and scores, times the call and records parameters.
+    Methods that score many clips take a ``batch_size``, methods with random
+    draws a ``seed``.
 
     Args:
-        batch_size (int): Clips per forward pass when scoring many clips.
-        seed (int): Seed of every random draw of the method.
         amp (bool): Score under CUDA autocast when on a GPU.
     """
 
-    def __init__(self, batch_size: int = 32, seed: int = 0,
-                 amp: bool = False):
-        if batch_size < 1:
-            raise ValueError(f'batch_size must be >= 1, got {batch_size}')
-        self.batch_size = int(batch_size)
-        self.seed = int(seed)
+    def __init__(self, amp: bool = False):
         self.amp = bool(amp)
 
     @property
@@ -129,7 +140,7 @@ class BaseExplainer:
         if not 0 <= target < num_classes:
             raise ExplainError(f'target class {target} is out of range for a '
                                f'model with {num_classes} classes')
-        timings = {}
+        timings = {'forward': time.perf_counter() - start}
         sal = self._saliency(scorer, x, target, float(probs[target]),
                              timings)
         sal = sal.detach().float().cpu()

@@ -1,7 +1,6 @@
-"""Conditional sampling of occluded boxes (DESIGN.md §1).
-
-Section "Conditional sampling" of the design: AOSA's
-``fill='conditional'``, and the mean μ that AOSA-approx uses.
+"""Conditional sampling of occluded boxes (docs/methods.md, "Conditional
+sampling"): AOSA's ``fill='conditional'``, and the mean μ that AOSA-approx
+uses.
 
 The paper fills an occluded box with draws from N(μ, Σ) estimated from "the
 patches of the box's size that include the anchor, taken from the region
@@ -91,6 +90,14 @@ def _neighbour_count(height: int, width: int, ry: int, rx: int,
     return (cy[:, None] * cx[None, :]).to(torch.float64) - 1
 
 
+def _surround_mean(xd: torch.Tensor, ry: int, rx: int) -> tuple:
+    """Mean of ``xd`` (...×H×W) over the shifts 0 < ‖d‖∞ ≤ r in the frame,
+    and |D| per pixel (H×W)."""
+    H, W = xd.shape[-2:]
+    count = _neighbour_count(H, W, ry, rx, xd.device)
+    return (_box_sum(xd, ry, rx) - xd) / count, count
+
+
 def conditional_mean(x: torch.Tensor,
                      box_size: Union[int, Sequence[int]] = 16,
                      margin: int = MARGIN) -> torch.Tensor:
@@ -109,10 +116,7 @@ def conditional_mean(x: torch.Tensor,
         Tensor: μ, same shape and dtype as x.
     """
     ry, rx = shift_radius(box_size, margin)
-    H, W = x.shape[-2:]
-    xd = x.detach().to(torch.float64)
-    count = _neighbour_count(H, W, ry, rx, x.device)
-    mu = (_box_sum(xd, ry, rx) - xd) / count
+    mu, _ = _surround_mean(x.detach().to(torch.float64), ry, rx)
     return mu.to(x.dtype)
 
 
@@ -125,11 +129,9 @@ def conditional_std(x: torch.Tensor,
     of x over the same shifts as :func:`conditional_mean`.
     """
     ry, rx = shift_radius(box_size, margin)
-    H, W = x.shape[-2:]
     xd = x.detach().to(torch.float64)
-    count = _neighbour_count(H, W, ry, rx, x.device)
-    mu = (_box_sum(xd, ry, rx) - xd) / count
-    sq = (_box_sum(xd * xd, ry, rx) - xd * xd) / count
+    mu, _ = _surround_mean(xd, ry, rx)
+    sq, _ = _surround_mean(xd * xd, ry, rx)
     return (sq - mu * mu).clamp(min=0).sqrt().to(x.dtype)
 
 
@@ -168,8 +170,7 @@ def conditional_fill(x: torch.Tensor,
     bh, bw = box_size_of(tubes.boxes)
     ry, rx = shift_radius((bh, bw), margin)
     xd = x.detach().to(torch.float64)
-    count = _neighbour_count(H, W, ry, rx, dev)
-    mu = (_box_sum(xd, ry, rx) - xd) / count  # C×T×H×W
+    mu, count = _surround_mean(xd, ry, rx)  # C×T×H×W, H×W
     # x and in-frame indicator, zero-padded so that shifted reads are valid
     xpad = F.pad(xd, (rx, rx, ry, ry))  # C×T×(H+2ry)×(W+2rx)
     vpad = F.pad(torch.ones(H, W, dtype=torch.float64, device=dev),

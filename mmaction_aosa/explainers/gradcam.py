@@ -14,50 +14,7 @@ from torch import nn
 from ..registry import EXPLAINERS
 from .base import BaseExplainer, ExplainError
 from .gradients import check_score, target_score
-
-
-def _timesformer(backbone: nn.Module) -> bool:
-    return (hasattr(backbone, 'transformer_layers')
-            and hasattr(backbone, 'patch_embed')
-            and hasattr(backbone, 'num_frames'))
-
-
-def token_grid(backbone: nn.Module):
-    """(T, gh, gw) of a TimeSformer's patch tokens."""
-    pe = backbone.patch_embed
-    img = pe.img_size if hasattr(pe, 'img_size') else None
-    patch = pe.patch_size if hasattr(pe, 'patch_size') else None
-    if img is not None and patch is not None:
-        img = (img, img) if isinstance(img, int) else tuple(img)
-        patch = (patch, patch) if isinstance(patch, int) else tuple(patch)
-        gh, gw = img[0] // patch[0], img[1] // patch[1]
-    else:
-        gh = gw = int(round(pe.num_patches**0.5))
-    if gh * gw != pe.num_patches:
-        raise ExplainError('cannot infer the patch grid of this TimeSformer')
-    return int(backbone.num_frames), gh, gw
-
-
-def tokens_to_map(tokens: torch.Tensor, backbone: nn.Module) -> torch.Tensor:
-    """TimeSformer tokens → B×D×T×gh×gw, the cls token dropped.
-
-    Divided and joint space-time attention keep ``b (p t) m`` with the cls
-    token first; space-only attention keeps ``(b t) p m`` with a cls token
-    per frame.
-    """
-    T, gh, gw = token_grid(backbone)
-    P = gh * gw
-    if getattr(backbone, 'attention_type', None) == 'space_only':
-        bt, n, d = tokens.shape
-        if n != P + 1:
-            raise ExplainError(f'expected {P + 1} tokens per frame, got {n}')
-        t = tokens[:, 1:].reshape(bt // T, T, gh, gw, d)
-        return t.permute(0, 4, 1, 2, 3)
-    b, n, d = tokens.shape
-    if n != P * T + 1:
-        raise ExplainError(f'expected {P * T + 1} tokens, got {n}')
-    t = tokens[:, 1:].reshape(b, gh, gw, T, d)  # p = (gh gw) outer, t inner
-    return t.permute(0, 4, 3, 1, 2)
+from .tokens import is_timesformer, tokens_to_map
 
 
 def _get_module(model: nn.Module, name: str) -> nn.Module:
@@ -90,15 +47,12 @@ class GradCAM(BaseExplainer):
             recognizer) whose output is used, e.g. ``'backbone.layer3'``.
         score (str): y is the target logit (``'logit'``, Grad-CAM's choice,
             default) or its softmax probability (``'prob'``).
-        batch_size (int): Unused (one pass), kept for the common interface.
-        seed (int): Unused (deterministic).
         amp (bool): Score under CUDA autocast when on a GPU.
     """
 
     def __init__(self, target_layer: Optional[str] = None,
-                 score: str = 'logit', batch_size: int = 1, seed: int = 0,
-                 amp: bool = False):
-        super().__init__(batch_size=batch_size, seed=seed, amp=amp)
+                 score: str = 'logit', amp: bool = False):
+        super().__init__(amp=amp)
         self.target_layer = target_layer
         self.score = check_score(score)
 
@@ -111,7 +65,7 @@ class GradCAM(BaseExplainer):
         if backbone is None:
             raise ExplainError('GradCAM needs a recognizer with a backbone; '
                                f'{type(model).__name__} has none')
-        if _timesformer(backbone):
+        if is_timesformer(backbone):
             layers = getattr(backbone.transformer_layers, 'layers', None)
             if not layers:
                 raise ExplainError('TimeSformer without transformer layers')
@@ -156,7 +110,7 @@ class GradCAM(BaseExplainer):
         for feat, grad in zip(feats, grads):
             feat = feat.detach()
             grad = torch.zeros_like(feat) if grad is None else grad.detach()
-            if feat.dim() == 3 and backbone is not None and _timesformer(
+            if feat.dim() == 3 and backbone is not None and is_timesformer(
                     backbone):
                 feat = tokens_to_map(feat, backbone)
                 grad = tokens_to_map(grad, backbone)

@@ -11,7 +11,7 @@ from typing import List, Optional, Sequence, Tuple, Union
 import torch
 
 from ..registry import EXPLAINERS
-from .base import BaseExplainer, ExplainError
+from .base import BaseExplainer, ExplainError, check_positive_int
 
 
 def window_starts(length: int, window: int, stride: int) -> List[int]:
@@ -47,7 +47,6 @@ class Occlusion3D(BaseExplainer):
         fill_value (float): Occluding value in normalised space (0: the
             dataset mean colour).
         batch_size (int): Occluded clips per forward pass.
-        seed (int): Unused (deterministic).
         amp (bool): Score under CUDA autocast when on a GPU.
     """
 
@@ -58,9 +57,9 @@ class Occlusion3D(BaseExplainer):
                  strides: Optional[Union[int, Sequence[int]]] = None,
                  fill_value: float = 0.0,
                  batch_size: int = 32,
-                 seed: int = 0,
                  amp: bool = False):
-        super().__init__(batch_size=batch_size, seed=seed, amp=amp)
+        super().__init__(amp=amp)
+        self.batch_size = check_positive_int('batch_size', batch_size)
         if not 0 < temporal_fraction <= 1:
             raise ValueError('temporal_fraction must be in (0, 1], got '
                              f'{temporal_fraction}')

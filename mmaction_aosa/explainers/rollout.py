@@ -30,7 +30,7 @@ from torch import nn
 
 from ..registry import EXPLAINERS
 from .base import BaseExplainer, ExplainError
-from .gradcam import _timesformer, token_grid
+from .tokens import is_timesformer, token_grid
 
 HEAD_FUSIONS = ('mean', 'max', 'min')
 
@@ -94,15 +94,12 @@ class AttentionRollout(BaseExplainer):
             the original rollout), ``'max'`` or ``'min'``.
         residual_weight (float): Weight of I in Â = (1 − w)A + wI
             (default 0.5, the original rollout).
-        batch_size (int): Unused (one pass), kept for the common interface.
-        seed (int): Unused (deterministic).
         amp (bool): Score under CUDA autocast when on a GPU.
     """
 
     def __init__(self, head_fusion: str = 'mean',
-                 residual_weight: float = 0.5, batch_size: int = 1,
-                 seed: int = 0, amp: bool = False):
-        super().__init__(batch_size=batch_size, seed=seed, amp=amp)
+                 residual_weight: float = 0.5, amp: bool = False):
+        super().__init__(amp=amp)
         if head_fusion not in HEAD_FUSIONS:
             raise ValueError(f'head_fusion must be one of {HEAD_FUSIONS}, '
                              f'got {head_fusion!r}')
@@ -129,7 +126,7 @@ class AttentionRollout(BaseExplainer):
     def _saliency(self, scorer, x, target, base_score, timings):
         model = scorer.model
         backbone = getattr(model, 'backbone', None)
-        if backbone is None or not _timesformer(backbone) or not (
+        if backbone is None or not is_timesformer(backbone) or not (
                 attention_modules(backbone)):
             name = type(backbone if backbone is not None else model).__name__
             raise ExplainError('AttentionRollout needs a TimeSformer '

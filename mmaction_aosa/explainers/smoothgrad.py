@@ -2,7 +2,7 @@
 import torch
 
 from ..registry import EXPLAINERS
-from .base import BaseExplainer
+from .base import BaseExplainer, check_positive_int
 from .gradients import check_score, input_gradient
 
 @EXPLAINERS.register_module()
@@ -27,7 +27,9 @@ class SmoothGrad(BaseExplainer):
     def __init__(self, num_samples: int = 50, noise_level: float = 0.15,
                  score: str = 'prob', batch_size: int = 8, seed: int = 0,
                  amp: bool = False):
-        super().__init__(batch_size=batch_size, seed=seed, amp=amp)
+        super().__init__(amp=amp)
+        self.batch_size = check_positive_int('batch_size', batch_size)
+        self.seed = int(seed)
         if num_samples < 1:
             raise ValueError(f'num_samples must be >= 1, got {num_samples}')
         if noise_level < 0:

@@ -46,8 +46,6 @@ class STEP(BaseExplainer):
         blur_sigma (float): Gaussian sigma (default 5).
         score (str): y is the target logit (``'logit'``, as extremal
             perturbation, default) or probability (``'prob'``).
-        batch_size (int): Unused (one mask), kept for the common interface.
-        seed (int): Unused (θ starts at 0: M = 0.5 everywhere).
         amp (bool): Score under CUDA autocast when on a GPU.
     """
 
@@ -61,10 +59,8 @@ class STEP(BaseExplainer):
                  blur_kernel: int = 11,
                  blur_sigma: float = 5.0,
                  score: str = 'logit',
-                 batch_size: int = 1,
-                 seed: int = 0,
                  amp: bool = False):
-        super().__init__(batch_size=batch_size, seed=seed, amp=amp)
+        super().__init__(amp=amp)
         if not 0 < volume_fraction < 1:
             raise ValueError(
                 f'volume_fraction must be in (0, 1), got {volume_fraction}')

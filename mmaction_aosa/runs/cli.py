@@ -6,13 +6,17 @@ import sys
 import warnings
 from typing import Callable, Optional, Sequence
 
+from mmengine.config import DictAction
+
+from ..compat import CheckpointError
+from .config import RunError
+
 #: Exit codes: every video done; some video failed; bad input (nothing ran).
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 
 def run_parser(description: str) -> argparse.ArgumentParser:
     """A parser with the arguments every run takes."""
-    from mmengine.config import DictAction
     p = argparse.ArgumentParser(description=description)
     p.add_argument('config', help='mmaction-style config file')
     p.add_argument('checkpoint', nargs='?', default=None,
@@ -45,9 +49,6 @@ def main_of(run: Callable[[argparse.Namespace], int],
     stderr and exit code 2."""
     warnings.filterwarnings('ignore', category=UserWarning)
     args = parse(parser, argv)
-    import mmaction_aosa  # noqa: F401  registers everything
-    from ..compat import CheckpointError
-    from .config import RunError
     try:
         return run(args)
     except (RunError, CheckpointError, FileNotFoundError) as exc:

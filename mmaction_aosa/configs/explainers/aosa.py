@@ -1,6 +1,6 @@
 # AOSA with the paper's settings at 112 px (anchor every 8 px, 16x16 boxes,
 # K=3 co-occurring tubes merged into each mask). Family configs override
-# anchor_stride/box_size for their input size (DESIGN.md §1, step 2).
+# anchor_stride/box_size for their input size (docs/methods.md, "AOSA", step 2).
 explainer = dict(
     type='AOSA',
     anchor_stride=8,

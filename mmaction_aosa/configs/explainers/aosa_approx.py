@@ -1,4 +1,4 @@
-# AOSA-approx (DESIGN.md §1): AOSA's tubes and map step, per-mask scores
+# AOSA-approx (docs/methods.md): AOSA's tubes and map step, per-mask scores
 # from one forward + backward pass. Paper settings at 112 px: s=8, 16×16
 # boxes, K=3; the fill is the conditional mean of the surrounding patches.
 explainer = dict(
