@@ -131,3 +131,46 @@ def test_eq2_form_follows_coverage(red_detector):
                 for _, occ in tubes.batches(64))
     corr = np.corrcoef(sal.ravel(), cover.ravel())[0, 1]
     assert corr < -0.9, corr
+
+
+PRESETS = {
+    'authors': dict(map_form='sum_drop', tracking='integer',
+                    cooccurrence='flow_cosine', gray='bgr'),
+    'subpixel': dict(map_form='mean_drop', tracking='subpixel',
+                     cooccurrence='motion_cosine'),
+}
+
+
+@pytest.mark.parametrize('preset', sorted(PRESETS))
+@pytest.mark.parametrize('approx', [False, True])
+def test_degenerate_clips_give_finite_maps(red_detector, preset, approx):
+    kw = dict(PRESETS[preset], anchor_stride=8, box_size=16)
+    ex = EXPLAINERS.build(dict(kw, type='AOSAApprox' if approx else 'AOSA'))
+    frames, _ = _clip()
+    static = np.repeat(frames[:1], 6, axis=0)  # nothing moves: zero flow
+    two = frames[:2]  # the shortest clip with a flow
+    flat = np.full_like(frames[:4], 128)  # no texture at all
+    # the whole scene jumps 20 px right per frame: every point leaves
+    big, _ = moving_square_clip(T=1, H=40, W=200, seed=4)
+    pan = np.stack([big[0, :, 150 - 20 * t:190 - 20 * t] for t in range(6)])
+    for clip in (static, two, flat, pan):
+        sal = ex.explain(red_detector, normalise(clip), target=0)
+        assert sal.shape == clip.shape[:3]
+        assert torch.isfinite(sal).all()
+
+
+def test_boxes_too_large_or_invalid_are_refused(red_detector):
+    frames, _ = _clip()
+    x = normalise(frames)  # 64×64
+    with pytest.raises(ExplainError, match='covers the whole'):
+        EXPLAINERS.build(dict(type='AOSA', anchor_stride=16,
+                              box_size=200)).explain(red_detector, x, 0)
+    for bad in (0, -16, [16, 0], 'big', 2.5):
+        with pytest.raises(ValueError, match='box_size'):
+            EXPLAINERS.build(dict(type='AOSA', box_size=bad))
+    for bad in (0, -4, 1.5):
+        with pytest.raises(ValueError, match='anchor_stride'):
+            EXPLAINERS.build(dict(type='AOSA', anchor_stride=bad))
+    with pytest.raises(ExplainError, match='larger than the clip'):
+        EXPLAINERS.build(dict(type='AOSA', anchor_stride=500)).explain(
+            red_detector, x, 0)
