@@ -7,6 +7,8 @@ STAMP := $(VENV)/.installed
 .PHONY: install demo test bench clean
 
 $(STAMP): requirements.txt setup.py
+	@$(PY) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { \
+	  echo "mmaction-aosa needs Python >= 3.11 (numpy 2.4.6 of the pins); give one with PY=python3.11" >&2; exit 1; }
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q -r requirements.txt
 	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .

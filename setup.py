@@ -23,7 +23,8 @@ setup(
     # `--explainer NAME` works from an installed wheel
     package_data={'mmaction_aosa': ['configs/*/*.py', 'configs/*/*.txt']},
     include_package_data=True,
-    python_requires='>=3.9',
+    # numpy 2.4.6 of the pins needs Python >= 3.11 (tested on 3.11.7)
+    python_requires='>=3.11',
     install_requires=read_requirements(),
     extras_require={'tests': ['pytest']},
     license='Apache-2.0',
