@@ -135,7 +135,7 @@ def test_eq2_form_follows_coverage(red_detector):
 
 PRESETS = {
     'authors': dict(map_form='sum_drop', tracking='integer',
-                    cooccurrence='flow_cosine', gray='bgr'),
+                    cooccurrence='flow_cosine', flow_input='swapped_luma'),
     'subpixel': dict(map_form='mean_drop', tracking='subpixel',
                      cooccurrence='motion_cosine'),
 }

@@ -14,8 +14,7 @@ import torch
 
 from ..registry import EXPLAINERS
 from ..scoring import Scorer
-from ..tubes.flow import (FLOW_METHODS, GRAY_CONVERSIONS, compute_flow,
-                          to_gray_uint8)
+from ..tubes.flow import FLOW_INPUTS, FLOW_METHODS, clip_flow
 from ..tubes.grouping import (COOCCURRENCES, flow_cosine_groups,
                               motion_cosine, top_k_partners)
 from ..tubes.maps import check_map_form, saliency_map
@@ -52,7 +51,8 @@ class AOSA(BaseExplainer):
     mask. The authors' implementation (uchiyama33/AOSA,
     ``OcclusionSensitivityMap3D`` with ``gen_mask='flow_one'``,
     ``stack_method='flow_vec_corr'``) is ``tracking='integer',
-    cooccurrence='flow_cosine', map_form='sum_drop', gray='bgr'`` with a
+    cooccurrence='flow_cosine', map_form='sum_drop',
+    flow_input='swapped_luma'`` with a
     constant fill of 0 (the preset ``aosa_authors``).
 
     Args:
@@ -71,9 +71,10 @@ class AOSA(BaseExplainer):
             flow read along the tracks) or ``'motion_cosine'`` (cosine of
             the displacements, static tracks grouped together, position
             tie-breaker); see :mod:`mmaction_aosa.tubes.grouping`.
-        gray (str): How RGB frames become grey for the flow: ``'rgb'``
-            (luma) or ``'bgr'`` (cv2's BGR2GRAY on RGB frames, as the
-            authors' code).
+        flow_input (str): What the flow is computed on: ``'luma'`` (grey
+            luma), ``'swapped_luma'`` (cv2's BGR2GRAY on the RGB frames, as
+            the authors' code) or ``'color'`` (per pixel the YCrCb channel
+            with the most structure); see :mod:`mmaction_aosa.tubes.flow`.
         flow_method (str): ``'farneback'`` (default), ``'dis'`` or ``'tvl1'``.
         flow_params (dict, optional): Overrides of the Farneback parameters.
         fill (str): ``'constant'`` (``fill_value`` in normalised space; 0 is
@@ -98,7 +99,7 @@ class AOSA(BaseExplainer):
                  map_form: str = 'mean_drop',
                  tracking: str = 'subpixel',
                  cooccurrence: str = 'motion_cosine',
-                 gray: str = 'rgb',
+                 flow_input: str = 'luma',
                  flow_method: str = 'farneback',
                  flow_params: Optional[dict] = None,
                  fill: str = 'constant',
@@ -121,7 +122,8 @@ class AOSA(BaseExplainer):
         self.tracking = check_choice('tracking', tracking, TRACKINGS)
         self.cooccurrence = check_choice('cooccurrence', cooccurrence,
                                          COOCCURRENCES)
-        self.gray = check_choice('gray', gray, GRAY_CONVERSIONS)
+        self.flow_input = check_choice('flow_input', flow_input,
+                                       FLOW_INPUTS)
         self.flow_method = check_choice('flow_method', flow_method,
                                         FLOW_METHODS)
         self.flow_params = flow_params
@@ -148,9 +150,8 @@ class AOSA(BaseExplainer):
             raise ExplainError(f'anchor_stride {self.anchor_stride} is larger'
                                f' than the clip ({H}×{W})')
         t0 = time.perf_counter()
-        flow = compute_flow(
-            to_gray_uint8(frames, self.gray), self.flow_method,
-            self.flow_params)
+        flow = clip_flow(frames, self.flow_input, self.flow_method,
+                         self.flow_params)
         t1 = time.perf_counter()
         integer = self.tracking == 'integer'
         anchors = anchor_grid(H, W, self.anchor_stride, integer=integer)

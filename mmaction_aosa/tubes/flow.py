@@ -11,10 +11,19 @@ FARNEBACK_PARAMS = dict(
 
 FLOW_METHODS = ('farneback', 'dis', 'tvl1')
 
-#: How RGB frames become grey for the flow. ``'rgb'``: the luma of RGB
-#: frames (cv2.COLOR_RGB2GRAY). ``'bgr'``: cv2.COLOR_BGR2GRAY applied to the
-#: RGB frames, i.e. the red and blue weights swapped, as the authors' code
-#: does (it converts RGB PIL images with COLOR_BGR2GRAY).
+#: What the flow is computed on (AOSA's ``flow_input``):
+#:
+#: * ``'luma'``: the grey luma of the RGB frames (cv2.COLOR_RGB2GRAY);
+#: * ``'swapped_luma'``: cv2.COLOR_BGR2GRAY applied to the RGB frames, i.e.
+#:   the red and blue weights swapped, as the authors' code does (it
+#:   converts RGB PIL images with COLOR_BGR2GRAY);
+#: * ``'color'``: a flow per YCrCb channel, and at each pixel the flow of the
+#:   channel with the most local structure (gradient energy over the flow's
+#:   window in both frames). Grey-level flow is blind to edges between
+#:   colours of equal luma (a red object on a grey background); the chroma
+#:   channels see them, and textured regions keep the luma's flow.
+FLOW_INPUTS = ('luma', 'swapped_luma', 'color')
+#: Grey conversions by name (what :func:`to_gray_uint8` takes).
 GRAY_CONVERSIONS = ('rgb', 'bgr')
 
 
@@ -76,3 +85,59 @@ def compute_flow(gray: np.ndarray,
         raise ValueError(f'unknown flow method {method!r}; '
                          f'choose one of {FLOW_METHODS}')
     return out
+
+
+def _structure_energy(channel: np.ndarray, window: int) -> np.ndarray:
+    """Local gradient energy of an H×W image: Sobel magnitude², box-summed."""
+    g = channel.astype(np.float32)
+    gx = cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3)
+    return cv2.boxFilter(gx * gx + gy * gy, -1, (window, window))
+
+
+def color_flow(frames: np.ndarray, method: str = 'farneback',
+               params: Optional[dict] = None) -> np.ndarray:
+    """Flow of the frames' YCrCb channels, per pixel the best-structured one.
+
+    Args:
+        frames (np.ndarray): T×H×W×3 RGB frames, 0..255.
+
+    Returns:
+        np.ndarray: (T-1)×H×W×2 float32.
+    """
+    u8 = np.clip(np.rint(frames), 0, 255).astype(np.uint8)
+    ycc = np.stack([cv2.cvtColor(np.ascontiguousarray(f), cv2.COLOR_RGB2YCrCb)
+                    for f in u8])
+    flows = [compute_flow(np.ascontiguousarray(ycc[..., c]), method, params)
+             for c in range(3)]
+    window = int(dict(FARNEBACK_PARAMS, **(params or {}))['winsize'])
+    energy = np.stack([
+        np.stack([_structure_energy(ycc[t, ..., c], window)
+                  for t in range(len(ycc))]) for c in range(3)
+    ])  # 3×T×H×W
+    pair = energy[:, :-1] + energy[:, 1:]  # both frames of each pair
+    best = pair.argmax(0)  # (T-1)×H×W
+    out = np.zeros_like(flows[0])
+    for c in range(3):
+        out[best == c] = flows[c][best == c]
+    return out
+
+
+def clip_flow(frames: np.ndarray, flow_input: str = 'luma',
+              method: str = 'farneback',
+              params: Optional[dict] = None) -> np.ndarray:
+    """The flow AOSA tracks on, from T×H×W×3 RGB frames (0..255).
+
+    Args:
+        flow_input (str): One of :data:`FLOW_INPUTS`.
+        method, params: See :func:`compute_flow`.
+    """
+    if flow_input == 'color':
+        if frames.ndim == 3:  # grey frames have no colour to use
+            return compute_flow(to_gray_uint8(frames), method, params)
+        return color_flow(frames, method, params)
+    if flow_input not in FLOW_INPUTS:
+        raise ValueError(f'flow_input must be one of {FLOW_INPUTS}, got '
+                         f'{flow_input!r}')
+    gray = 'rgb' if flow_input == 'luma' else 'bgr'
+    return compute_flow(to_gray_uint8(frames, gray), method, params)

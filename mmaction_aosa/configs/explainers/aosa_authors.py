@@ -3,7 +3,7 @@
 # stack_method='flow_vec_corr', N_stack_mask=3, Farneback flow):
 # integer tracking, co-occurrence by the cosine of the flow read along the
 # tracks, the keep-weighted sum of drops as the map, grey frames by
-# cv2.COLOR_BGR2GRAY of the RGB frames, fill 0 in normalised space.
+# cv2.COLOR_BGR2GRAY of the RGB frames (flow_input), fill 0 in normalised space.
 # tests/test_aosa_authors.py checks it against a literal re-implementation;
 # docs/methods.md lists the facts.
 explainer = dict(
@@ -14,7 +14,7 @@ explainer = dict(
     map_form='sum_drop',
     tracking='integer',
     cooccurrence='flow_cosine',
-    gray='bgr',
+    flow_input='swapped_luma',
     flow_method='farneback',
     fill='constant',
     fill_value=0.0,
