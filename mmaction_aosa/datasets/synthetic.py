@@ -67,7 +67,10 @@ import os
 import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple
 
+import cv2
 import numpy as np
+
+from ..video import write_mp4
 
 GENERATOR_VERSION = 2
 
@@ -100,7 +103,6 @@ DEFAULTS = dict(
 
 def _background(rng: np.random.Generator, size: int) -> np.ndarray:
     """A static, textured, low-saturation background (uint8 H×W×3)."""
-    import cv2
     tex = np.zeros((size, size), np.float32)
     for cells, amp in ((4, 40.0), (12, 25.0), (32, 15.0)):
         g = rng.standard_normal((cells, cells)).astype(np.float32)
@@ -229,42 +231,13 @@ def render_clip(seed: int, index: int,
 
 
 def write_video(frames: np.ndarray, path: str, fps: int = 25) -> str:
-    """Write T×H×W×3 RGB uint8 frames to an mp4 file.
-
-    H.264 through PyAV (libx264, crf 12, one thread: deterministic output);
-    MPEG-4 Part 2 through OpenCV if PyAV or libx264 is missing.
+    """Write a clip as H.264 (crf 12, one thread: deterministic output), or
+    MPEG-4 Part 2 without libx264 (:func:`mmaction_aosa.video.write_mp4`).
 
     Returns:
         str: The codec used.
     """
-    try:
-        import av
-        with av.open(path, 'w') as container:
-            stream = container.add_stream('libx264', rate=fps)
-            stream.width, stream.height = frames.shape[2], frames.shape[1]
-            stream.pix_fmt = 'yuv420p'
-            stream.options = {'crf': '12', 'preset': 'veryfast',
-                              'threads': '1'}
-            stream.thread_count = 1
-            for f in frames:
-                vf = av.VideoFrame.from_ndarray(f, format='rgb24')
-                for packet in stream.encode(vf):
-                    container.mux(packet)
-            for packet in stream.encode():
-                container.mux(packet)
-        return 'h264'
-    except Exception:  # no PyAV, or no libx264 in its build
-        if osp.exists(path):
-            os.remove(path)
-    import cv2
-    writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*'mp4v'), fps,
-                             (frames.shape[2], frames.shape[1]))
-    if not writer.isOpened():
-        raise RuntimeError(f'cannot open a video writer for {path}')
-    for f in frames:
-        writer.write(np.ascontiguousarray(f[..., ::-1]))
-    writer.release()
-    return 'mpeg4'
+    return write_mp4(frames, path, fps, crf=12)
 
 
 def _balanced_labels(seed: int, num_videos: int) -> np.ndarray:

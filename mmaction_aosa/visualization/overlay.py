@@ -5,6 +5,7 @@ import cv2
 import numpy as np
 
 from ..fileio import atomic_path
+from ..video import write_mp4
 
 
 def normalize_map(saliency: np.ndarray) -> np.ndarray:
@@ -44,17 +45,15 @@ def overlay_frames(frames: np.ndarray, saliency: np.ndarray,
     return out
 
 
-def write_video(path: str, frames: np.ndarray, fps: float = 8.0) -> None:
-    """Write T×H×W×3 RGB uint8 frames as an mp4 (mp4v), atomically."""
-    h, w = frames.shape[1:3]
+def write_video(path: str, frames: np.ndarray, fps: float = 8.0) -> str:
+    """Write T×H×W×3 RGB uint8 frames as an H.264 mp4 (browsers play it;
+    MPEG-4 Part 2 without libx264), atomically.
+
+    Returns:
+        str: The codec used.
+    """
     with atomic_path(path) as tmp:
-        writer = cv2.VideoWriter(tmp, cv2.VideoWriter_fourcc(*'mp4v'), fps,
-                                 (w, h))
-        if not writer.isOpened():
-            raise RuntimeError(f'OpenCV cannot write mp4 to {tmp}')
-        for f in frames:
-            writer.write(np.ascontiguousarray(f[..., ::-1]))
-        writer.release()
+        return write_mp4(frames, tmp, fps)
 
 
 def frame_grid(frames: np.ndarray, num: int = 8,
