@@ -13,7 +13,8 @@ _base_ = [
 custom_imports = dict(imports=['mmaction_aosa'], allow_failed_imports=False)
 
 explainer = dict(anchor_stride=10, box_size=20, batch_size=16)
-# class names for the overlays: copy mmaction2's tools/data/kinetics/label_map_k400.txt
+# class names for the overlays: copy mmaction2's
+# tools/data/kinetics/label_map_k400.txt
 # there, or set class_names=[...] (README, 'Class names')
 label_map = 'data/kinetics400/label_map_k400.txt'
 
