@@ -121,7 +121,7 @@ def evaluate(model, clip, sal, target, steps):
     from mmaction_aosa.evaluation.deletion_insertion import deletion_insertion
     from mmaction_aosa.scoring import Scorer
     res = deletion_insertion(Scorer(model), clip, sal, target, steps, 16)
-    return res['deletion'], res['insertion']
+    return res
 
 
 def run_family(family, clips, model, variants, steps, out):
@@ -169,10 +169,13 @@ def run_family(family, clips, model, variants, steps, out):
                 for name, _ in group[1:]:
                     maps[name] = e.saliency
             for name, sal in maps.items():
-                d, i = evaluate(model, clip, sal, target, steps)
+                res = evaluate(model, clip, sal, target, steps)
+                d, i = res['deletion'], res['insertion']
                 hits = pointing_game(sal, boxes)
                 rec = dict(family=family, variant=name, video=vid,
                            deletion=d, insertion=i, overall=i - d,
+                           deletion_curve=[round(v, 4) for v in
+                                           res['deletion_curve']],
                            hits=int(sum(hits.values())), frames=len(hits),
                            seconds=secs)
                 rows[name].append(rec)
