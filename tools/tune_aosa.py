@@ -55,7 +55,9 @@ def parse_variant(spec: str):
     name, eq, rest = spec.partition('=')
     if not eq or ':' in name:
         name, rest = spec, spec
-    extra = [f for f in EXTRA_FORMS if f'map_form={f}' in rest]
+    # the longest name first: one extra form's name may start another's
+    extra = [f for f in sorted(EXTRA_FORMS, key=len, reverse=True)
+             if f'map_form={f}' in rest][:1]
     for f in extra:  # not known to AOSA yet: set after the check
         rest = rest.replace(f'map_form={f}', 'map_form=sum_drop')
     exp = resolve_explainer(rest, Config())
