@@ -50,6 +50,13 @@ def video_id(info: dict, root: Optional[str] = None,
     return ''.join(c if c.isalnum() or c in '-_.' else '_' for c in rel)
 
 
+def path_digest(info: dict) -> str:
+    """8 hex digits of a video's absolute path (ids of colliding files)."""
+    import hashlib
+    path = osp.abspath(video_path(info) or '')
+    return hashlib.sha1(path.encode('utf-8', 'surrogateescape')).hexdigest()[:8]
+
+
 def required_frames(pipeline) -> int:
     """Frames the pipeline's frame sampler needs for one clip (1 if none)."""
     for t in getattr(pipeline, 'transforms', []):
@@ -90,8 +97,19 @@ class ExplainDataset(Dataset):
             for v, info in zip(ids, infos)
         ]
         if len(set(self.ids)) < len(self.ids):
+            # other files with the same id (a/clip.mp4, b/clip.mp4; x/y.mp4,
+            # x__y.mp4): a short digest of the path tells them apart, the
+            # same in every run (resume finds them)
+            dup = {v for v in self.ids if self.ids.count(v) > 1}
+            self.ids = [
+                f'{v}_{path_digest(info)}' if v in dup else v
+                for v, info in zip(self.ids, infos)
+            ]
+        if len(set(self.ids)) < len(self.ids):
+            twice = sorted({video_path(i) for v, i in zip(self.ids, infos)
+                            if self.ids.count(v) > 1})
             raise ValueError('the test set lists the same video twice: '
-                             f'{sorted({v for v in self.ids if self.ids.count(v) > 1})[:5]}')  # noqa: E501
+                             f'{twice[:5]}')
         skip = set(skip_ids)
         self.indices = [
             i for i in range(len(self.dataset)) if self.ids[i] not in skip
