@@ -183,7 +183,7 @@ def test_run_fingerprint_temp_files_failed_writes(videos, tmp_path):  # noqa
         args = ('--video', video) if not extra else extra
         res = explain('aosa_tiny_r3d_synthetic.py', out, CKPT, *args,
                       *APPROX, opts=opts)
-        assert res.returncode == 2, res.stderr[-2000:]
+        assert res.returncode == 2, (part, res.stderr[-2000:])
         assert f'its {part} differs' in res.stderr
     # item 12: a map that cannot be written fails the video, exit 1
     out2 = tmp_path / 'out2'
