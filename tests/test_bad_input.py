@@ -196,3 +196,26 @@ def test_run_fingerprint_temp_files_failed_writes(videos, tmp_path):  # noqa
     assert rec['status'] == 'failed' and 'writing outputs failed' in \
         rec['error']
     assert '0 videos, 1 failed' in res.stdout + res.stderr
+
+
+# item 1: a truncated AVI (decord segfaults reading it from bytes)
+def test_truncated_avi_costs_at_most_one_video(tmp_path):
+    from conftest import shared_data
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    from mmaction_aosa.datasets import ExplainDataset
+    avi = shared_data('videos', 'mmaction2_test.avi')
+    data = open(avi, 'rb').read()
+    cut = tmp_path / 'cut.avi'
+    cut.write_bytes(data[:len(data) // 2])
+    (tmp_path / 'list.txt').write_text(f'{cut}\t0\n{avi}\t0\n')
+    init_default_scope('mmaction')
+    pipe = Config.fromfile(CFG).test_dataloader.dataset.pipeline
+    ds = ExplainDataset(dict(
+        type='VideoDataset', ann_file=str(tmp_path / 'list.txt'),
+        data_prefix=dict(video=''), pipeline=pipe, test_mode=True,
+        delimiter='\t'))
+    good = ds[1]  # the process is still alive after the cut file
+    ds[0]
+    assert good['inputs'] is not None

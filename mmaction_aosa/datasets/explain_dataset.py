@@ -50,6 +50,28 @@ def video_id(info: dict, root: Optional[str] = None,
     return ''.join(c if c.isalnum() or c in '-_.' else '_' for c in rel)
 
 
+def by_path(transform, results: dict) -> bool:
+    """Whether a ``DecordInit`` step reads a local file (opened by path)."""
+    return (type(transform).__name__ == 'DecordInit'
+            and getattr(transform, 'io_backend', 'disk') == 'disk'
+            and not getattr(transform, 'kwargs', None)
+            and osp.isfile(str(results.get('filename', ''))))
+
+
+def open_by_path(transform, results: dict) -> dict:
+    """What ``DecordInit`` does, opening the file by path: decord crashes
+    the process (segfault) on some truncated AVIs read from bytes, as
+    mmaction2's ``DecordInit`` reads them; by path it raises an error,
+    which costs one video (docs/architecture.md)."""
+    import decord
+    reader = decord.VideoReader(results['filename'],
+                                num_threads=transform.num_threads)
+    results['total_frames'] = len(reader)
+    results['video_reader'] = reader
+    results['avg_fps'] = reader.get_avg_fps()
+    return results
+
+
 def path_digest(info: dict) -> str:
     """8 hex digits of a video's absolute path (ids of colliding files)."""
     import hashlib
@@ -126,7 +148,8 @@ class ExplainDataset(Dataset):
             raise VideoError(f'video not found: {path}')
         results = info
         for t in self.dataset.pipeline.transforms:
-            results = t(results)
+            results = (open_by_path(t, results) if by_path(t, results)
+                       else t(results))
             if results is None:
                 raise VideoError(f'pipeline step {type(t).__name__} '
                                  'dropped the video')
