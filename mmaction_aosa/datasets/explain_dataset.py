@@ -76,7 +76,8 @@ def path_digest(info: dict) -> str:
     """8 hex digits of a video's absolute path (ids of colliding files)."""
     import hashlib
     path = osp.abspath(video_path(info) or '')
-    return hashlib.sha1(path.encode('utf-8', 'surrogateescape')).hexdigest()[:8]
+    data = path.encode('utf-8', 'surrogateescape')
+    return hashlib.sha1(data).hexdigest()[:8]
 
 
 def required_frames(pipeline) -> int:
