@@ -18,6 +18,7 @@ Two problems of the stack this project pins (see README, "Install"):
 import collections
 import importlib.util
 import os
+import re
 import sys
 import types
 from typing import Optional
@@ -124,20 +125,32 @@ def load_checkpoint_file(path: str,
             'local path (this tool never fetches files).')
     if not os.path.isfile(path):
         raise CheckpointError(f'checkpoint not found: {path}')
-    if trust:
-        return torch.load(path, map_location=map_location, weights_only=False)
     try:
+        if trust:
+            return torch.load(path, map_location=map_location,
+                              weights_only=False)
         with torch.serialization.safe_globals(_safe_globals()):
             return torch.load(
                 path, map_location=map_location, weights_only=True)
     except Exception as exc:  # pickle.UnpicklingError and friends
-        lines = str(exc).splitlines()
-        why = next((ln.strip() for ln in lines if 'Unsupported global' in ln
-                    or 'Unsupported operand' in ln), lines[0] if lines else '')
+        text = str(exc)
+        blocked = re.search(
+            r'(?:Unsupported global: |unsupported )GLOBAL ([\w.]+)', text)
+        if blocked and not trust:
+            raise CheckpointError(
+                f'checkpoint {path} holds objects outside the safe allowlist '
+                f'(it needs the global {blocked.group(1)}). If you trust this '
+                'file, pass --trust-checkpoint to unpickle it fully.'
+            ) from exc
+        first = (text.strip().splitlines() or [''])[0]
+        if 'Weights only load failed' in first:
+            first = next((ln.strip() for ln in text.splitlines()
+                          if 'Unsupported operand' in ln
+                          or 'invalid load key' in ln), first)
         raise CheckpointError(
-            f'checkpoint {path} holds objects outside the safe allowlist '
-            f'({why[:200]}). If you trust this file, pass --trust-checkpoint '
-            'to unpickle it fully.') from exc
+            f'checkpoint {path} is not a readable PyTorch checkpoint '
+            f'(truncated, or not a .pth file): {type(exc).__name__}: '
+            f'{first[:200]}') from exc
 
 
 def load_state(model: torch.nn.Module, ckpt: dict, path: str = 'checkpoint',

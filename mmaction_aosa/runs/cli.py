@@ -13,6 +13,8 @@ from .config import RunError
 
 #: Exit codes: every video done; some video failed; bad input (nothing ran).
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+#: Exit code after Ctrl-C (SIGINT), as shells report it.
+EXIT_INTERRUPTED = 130
 
 
 def run_parser(description: str) -> argparse.ArgumentParser:
@@ -54,3 +56,8 @@ def main_of(run: Callable[[argparse.Namespace], int],
     except (RunError, CheckpointError, FileNotFoundError) as exc:
         print(f'error: {exc}', file=sys.stderr)
         return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        from .workdir import maps_done
+        print(f'interrupted, {maps_done()} done, rerun to resume',
+              file=sys.stderr)
+        return EXIT_INTERRUPTED

@@ -207,6 +207,12 @@ def data_identity(dataset: dict) -> dict:
     for key in ('data_root', 'ann_file'):
         if dataset.get(key):
             out[key] = osp.abspath(str(dataset[key]))
+    ann = dataset.get('ann_file')
+    if ann and osp.isfile(str(ann)):
+        # the list's content: another --video (same list path) or an edited
+        # list is another run
+        from ..fileio import file_digest
+        out['ann_sha256'] = file_digest(str(ann))
     prefix = dataset.get('data_prefix')
     if isinstance(prefix, dict):
         out['data_prefix'] = {k: osp.abspath(str(v)) if v else v

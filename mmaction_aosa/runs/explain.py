@@ -12,7 +12,7 @@ from ..scoring import unwrap
 from .config import (RunError, explainer_overrides, load_class_names,
                      load_config, read_checkpoint, resolve_explainer,
                      run_fingerprint, runner_config, test_dataset_cfg)
-from .workdir import WorkDir
+from .workdir import WorkDir, lock_work_dir
 
 
 def recognizer_cfg(cfg) -> dict:
@@ -45,10 +45,14 @@ def prepare(config, checkpoint, work_dir, video, cfg_options, launcher,
     cfg = load_config(config, cfg_options)
     work_dir = work_dir or cfg.get('work_dir') or osp.join(
         'work_dirs', default_dir)
+    if get_rank() == 0 and launcher == 'none':
+        lock_work_dir(work_dir)
     ckpt = read_checkpoint(checkpoint, trust_checkpoint)
     dataset = test_dataset_cfg(cfg, video, work_dir)
     if launcher != 'none':
         init_dist_cpu_safe(launcher)
+        if get_rank() == 0:
+            lock_work_dir(work_dir)
     return cfg, work_dir, ckpt, dataset
 
 

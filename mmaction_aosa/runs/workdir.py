@@ -88,3 +88,49 @@ class WorkDir:
 
     def write_run_file(self, fingerprint: dict) -> None:
         atomic_write_json(self.run_file, plain(fingerprint))
+
+
+#: The lock file of a work dir; held (flock) for the whole run.
+LOCK_FILE = '.lock'
+_held = {}
+
+
+def lock_work_dir(path: str) -> None:
+    """Create ``path`` and hold an exclusive lock on ``path/.lock`` until
+    the process ends, so two runs never write into one work dir (see the
+    "Bad input" section of README.md).
+
+    Raises:
+        RunError: the folder cannot be written, or another run holds it.
+    """
+    import fcntl
+    from ..fileio import remove_stale_temp_files
+    from .config import RunError
+    key = osp.abspath(path)
+    if key in _held:
+        return
+    try:
+        os.makedirs(path, exist_ok=True)
+        fd = open(osp.join(path, LOCK_FILE), 'a')
+    except OSError as exc:
+        raise RunError(f'cannot write to work dir {path}: '
+                       f'{exc.strerror or exc}') from exc
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        fd.close()
+        raise RunError(f'another run is writing into {path}; wait for it '
+                       'or give another --work-dir') from exc
+    _held[key] = fd
+    remove_stale_temp_files(path)  # left by a killed writer
+
+
+def maps_done() -> int:
+    """Maps in the work dirs this process holds (for an interrupt)."""
+    n = 0
+    for path in _held:
+        for dirpath, _, files in os.walk(path):
+            if osp.basename(dirpath) == 'maps':
+                n += sum(f.endswith('.npz') and not f.startswith('.')
+                         for f in files)
+    return n
