@@ -143,7 +143,29 @@ def test_bad_arguments_fail_before_any_video(videos, tmp_path):
     assert res.returncode == 2 and 'config not found' in res.stderr
     res = explain(cfg, tmp_path, '--video', str(tmp_path / 'nope.mp4'))
     assert res.returncode == 2 and 'video not found' in res.stderr
+    # a missing test set stops before the Runner, naming the options
+    res = explain(cfg, tmp_path, ann=tmp_path / 'no_list.txt',
+                  root=videos / 'videos')
+    assert res.returncode == 2, res.stderr[-2000:]
+    assert 'test set list not found' in res.stderr
+    assert 'test_dataloader.dataset.ann_file=' in res.stderr
+    assert 'Runner' not in res.stdout + res.stderr  # nothing was built
     assert not (tmp_path / 'maps').exists()
+
+
+def test_check_test_set_joins_data_root_like_mmengine(tmp_path):
+    from mmaction_aosa.runs.config import RunError, check_test_set
+    (tmp_path / 'videos').mkdir()
+    (tmp_path / 'list.txt').write_text('a.mp4 0\n')
+    check_test_set(dict(data_root=str(tmp_path), ann_file='list.txt',
+                        data_prefix=dict(video='videos')))
+    check_test_set(dict(type='GeneratedDataset'))  # no list file: passes
+    with pytest.raises(RunError, match='data_prefix.video'):
+        check_test_set(dict(data_root=str(tmp_path), ann_file='list.txt',
+                            data_prefix=dict(video='nope')))
+    with pytest.raises(RunError, match='data_prefix.img=DIR'):
+        check_test_set(dict(ann_file=str(tmp_path / 'x.txt'),
+                            data_prefix=dict(img=str(tmp_path))))
 
 
 def test_single_video_with_checkpoint(videos, tmp_path):

@@ -185,6 +185,12 @@ class SaliencyHook(_RecordWriter, Hook):
 
     def before_test(self, runner) -> None:
         self._begin(runner, osp.join(runner.work_dir, 'saliency'))
+        if self.vis and not self.class_names and not getattr(
+                self._visualizer(runner), 'class_names', None):
+            runner.logger.warning(
+                'SaliencyHook: no class names, overlays say "class N"; '
+                'give the hook class_names=[...] or set them on the '
+                "config's visualizer (README, 'Class names')")
         # Packed samples do not carry their file name: recover it from the
         # sampler's order (deterministic for test samplers).
         loader = runner.test_dataloader

@@ -138,19 +138,34 @@ def method_label(spec: str) -> str:
     return f'{name}[{opts}]' if opts else name
 
 
+def label_map_candidates(path: str,
+                         config_path: Optional[str] = None) -> List[str]:
+    """Where a config's ``label_map`` is looked for, in order: as given
+    (relative to the working directory), relative to the config file's
+    folder, and by its file name among the package's label maps
+    (``mmaction_aosa/configs/labels``)."""
+    cands = [path]
+    if not osp.isabs(path):
+        if config_path:
+            cands.append(osp.join(osp.dirname(osp.abspath(config_path)),
+                                  path))
+        cands.append(osp.join(osp.dirname(PRESET_DIR), 'labels',
+                              osp.basename(path)))
+    return cands
+
+
 def load_class_names(cfg: Config, checkpoint: Optional[dict] = None,
                      config_path: Optional[str] = None
                      ) -> Optional[List[str]]:
     """Class names: ``class_names`` of the config, else its ``label_map``
-    file (relative to the working directory, the config's folder or the
-    package's label maps), else the checkpoint's ``dataset_meta``."""
+    file (one name per line, in label order; looked for where
+    :func:`label_map_candidates` says), else the checkpoint's
+    ``meta.dataset_meta.classes``; None when none of them gives names."""
     if cfg.get('class_names'):
         return list(cfg.class_names)
     path = cfg.get('label_map')
     if path:
-        for cand in (path, osp.join(osp.dirname(config_path or ''), path),
-                     osp.join(osp.dirname(PRESET_DIR), 'labels',
-                              osp.basename(path))):
+        for cand in label_map_candidates(str(path), config_path):
             if osp.isfile(cand):
                 with open(cand) as f:
                     return [line.strip() for line in f if line.strip()]
@@ -161,6 +176,19 @@ def load_class_names(cfg: Config, checkpoint: Optional[dict] = None,
         if classes:
             return list(classes)
     return None
+
+
+def no_class_names_message(cfg: Config,
+                           config_path: Optional[str] = None) -> str:
+    """The one warning of a run without class names: why, and the keys."""
+    path = cfg.get('label_map')
+    why = ('label_map {} not found (looked in {})'.format(
+        path, ', '.join(label_map_candidates(str(path), config_path)))
+           if path else 'the config sets neither label_map nor class_names '
+           'and the checkpoint has no dataset_meta.classes')
+    return (f'no class names: {why}; overlays and logs say "class N". Set '
+            "label_map='FILE' (one name per line) or class_names=[...] in "
+            "the config (README, 'Class names')")
 
 
 def read_checkpoint(path: Optional[str], trust: bool = False
@@ -199,6 +227,44 @@ def test_dataset_cfg(cfg: Config, video: Optional[str],
         f.write(osp.abspath(video) + '\n')
     return dict(type='VideoDataset', ann_file=ann, data_prefix=dict(video=''),
                 pipeline=pipeline, test_mode=True, delimiter='\t')
+
+
+def _under_root(path: str, root: Optional[str]) -> str:
+    """A path of a dataset config as mmengine's ``BaseDataset`` joins it."""
+    return path if osp.isabs(path) or not root else osp.join(root, path)
+
+
+def check_test_set(dataset: dict) -> None:
+    """Stop before the Runner when the test set's list file or video folder
+    is missing, with one line naming the options that point elsewhere.
+
+    Checks ``ann_file`` and ``data_prefix.video`` / ``data_prefix.img``
+    (joined with ``data_root`` as mmengine does) of a dataset that has
+    them; datasets without a list file (the generated benchmark) pass.
+    """
+    root = dataset.get('data_root') or None
+    ann = dataset.get('ann_file')
+    prefix = dataset.get('data_prefix')
+    key = 'video'
+    if isinstance(prefix, dict) and 'video' not in prefix and 'img' in prefix:
+        key = 'img'
+    hint = ('point the config at your copy with --cfg-options '
+            'test_dataloader.dataset.ann_file=LIST '
+            f'test_dataloader.dataset.data_prefix.{key}=DIR')
+    if root:
+        hint += ' (or test_dataloader.dataset.data_root=DIR)'
+    hint += "; README, 'Test sets'"
+    if isinstance(ann, str) and ann:
+        path = _under_root(ann, root)
+        if not osp.isfile(path):
+            raise RunError(f'test set list not found: {path} '
+                           f'(ann_file, from {os.getcwd()}): {hint}')
+    if isinstance(prefix, dict) and isinstance(prefix.get(key), str):
+        folder = _under_root(prefix[key], root) if prefix[key] else root
+        if folder and not osp.isdir(folder):
+            raise RunError(f'test set folder not found: {folder} '
+                           f'(data_prefix.{key}, from {os.getcwd()}): '
+                           f'{hint}')
 
 
 def data_identity(dataset: dict) -> dict:

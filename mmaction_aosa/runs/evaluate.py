@@ -25,9 +25,10 @@ from ..evaluation.metrics import saliency_metric_classes
 from ..evaluation.report import LABEL_FILE, write_reports
 from ..fileio import file_digest
 from ..scoring import unwrap
-from .config import (RunError, explainer_overrides, load_class_names,
-                     method_label, resolve_explainer, run_fingerprint,
-                     runner_config)
+from .config import (RunError, check_test_set, explainer_overrides,
+                     load_class_names, no_class_names_message,
+                     method_label, resolve_explainer,
+                     run_fingerprint, runner_config)
 from .explain import prepare, recognizer_cfg, writer_totals
 from .workdir import WorkDir
 
@@ -126,6 +127,7 @@ def run_eval(config: str,
     overrides = explainer_overrides(cfg_options)
     methods = [(method_label(s), resolve_explainer(s, cfg, overrides))
                for s in explainers]
+    check_test_set(dataset)
     labels = [m[0] for m in methods]
     if len(set(labels)) != len(labels):
         raise RunError(f'methods named twice: {labels}')
@@ -177,6 +179,8 @@ def run_eval(config: str,
                              num_workers=0)
         rcfg.experiment_name = f'eval_{safe_name(label)}'
         runner = Runner.from_cfg(rcfg)
+        if not class_names and label == labels[0] and get_rank() == 0:
+            runner.logger.warning(no_class_names_message(cfg, config))
         if ckpt is not None:
             load_state(unwrap(runner.model).recognizer, ckpt, checkpoint,
                        logger=runner.logger)

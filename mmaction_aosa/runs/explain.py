@@ -9,9 +9,11 @@ from ..compat import init_dist_cpu_safe, load_state
 from ..engine.hooks import RecordWriterHook
 from ..fileio import file_digest
 from ..scoring import unwrap
-from .config import (RunError, explainer_overrides, load_class_names,
-                     load_config, read_checkpoint, resolve_explainer,
-                     run_fingerprint, runner_config, test_dataset_cfg)
+from .config import (RunError, check_test_set, explainer_overrides,
+                     load_class_names, load_config,
+                     no_class_names_message, read_checkpoint,
+                     resolve_explainer, run_fingerprint, runner_config,
+                     test_dataset_cfg)
 from .workdir import WorkDir, lock_work_dir
 
 
@@ -79,6 +81,7 @@ def run_explain(config: str,
         config, checkpoint, work_dir, video, cfg_options, launcher,
         trust_checkpoint, name)
     exp = resolve_explainer(explainer, cfg, explainer_overrides(cfg_options))
+    check_test_set(dataset)
     wd = WorkDir(work_dir)
     fingerprint = run_fingerprint(cfg, exp, file_digest(checkpoint), dataset)
     differs = wd.differs_from(fingerprint)
@@ -101,6 +104,8 @@ def run_explain(config: str,
                          [dict(type='TimePerMap')], hooks, launcher, done,
                          class_names)
     runner = Runner.from_cfg(rcfg)
+    if not class_names and get_rank() == 0:
+        runner.logger.warning(no_class_names_message(cfg, config))
     if ckpt is not None:
         load_state(unwrap(runner.model).recognizer, ckpt, checkpoint,
                    logger=runner.logger)
