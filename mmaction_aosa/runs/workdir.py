@@ -11,6 +11,7 @@ live, which videos are done, and whether a rerun is the same run.
 import json
 import os
 import os.path as osp
+import time
 from typing import Optional
 
 from ..engine.hooks import SUMMARY_FILE
@@ -95,6 +96,10 @@ LOCK_FILE = '.lock'
 _held = {}
 
 
+#: Seconds to wait for the work dir's lock before refusing the run.
+LOCK_WAIT_S = 15.0
+
+
 def lock_work_dir(path: str) -> None:
     """Create ``path`` and hold an exclusive lock on ``path/.lock`` until
     the process ends, so two runs never write into one work dir (see the
@@ -115,12 +120,20 @@ def lock_work_dir(path: str) -> None:
     except OSError as exc:
         raise RunError(f'cannot write to work dir {path}: '
                        f'{exc.strerror or exc}') from exc
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError as exc:
-        fd.close()
-        raise RunError(f'another run is writing into {path}; wait for it '
-                       'or give another --work-dir') from exc
+    # DataLoader workers share the lock of the process that forked them and
+    # outlive a killed run by a few seconds: wait for them before refusing
+    deadline = time.monotonic() + LOCK_WAIT_S
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except OSError as exc:
+            if time.monotonic() < deadline:
+                time.sleep(0.2)
+                continue
+            fd.close()
+            raise RunError(f'another run is writing into {path}; wait for '
+                           'it or give another --work-dir') from exc
     _held[key] = fd
     remove_stale_temp_files(path)  # left by a killed writer
 
