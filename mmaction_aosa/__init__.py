@@ -1,10 +1,15 @@
 """mmaction-aosa: Adaptive Occlusion Sensitivity Analysis for mmaction2.
 
-Importing the package registers its explainers (``EXPLAINERS``) and its
+Importing the package silences a few known warnings of the pinned stack
+(``quiet.py``) and registers its explainers (``EXPLAINERS``) and its
 model, dataset, metrics, hooks and visualizer in mmaction2's registries.
 docs/architecture.md maps the modules.
 """
-from .compat import install_drn_stub
+from .quiet import silence_known_warnings
+
+silence_known_warnings()
+
+from .compat import install_drn_stub  # noqa: E402
 
 install_drn_stub()
 

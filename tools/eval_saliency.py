@@ -58,7 +58,8 @@ def run(args) -> int:
         boxes=None if args.boxes == 'none' else args.boxes,
         ucf24_pkl=args.ucf24_pkl, steps=args.steps,
         batch_size=args.batch_size, sanity_videos=args.sanity,
-        trust_checkpoint=args.trust_checkpoint)
+        trust_checkpoint=args.trust_checkpoint,
+        verbose=args.verbose)
     for label, r in results.items():
         print(f"{label}: deletion {r.get('deletion')} insertion "
               f"{r.get('insertion')} overall {r.get('overall')} spt "

@@ -36,7 +36,8 @@ def run(args) -> int:
         args.config, args.checkpoint, work_dir=args.work_dir,
         explainer=args.explainer, video=args.video,
         cfg_options=args.cfg_options, launcher=args.launcher,
-        trust_checkpoint=args.trust_checkpoint, vis=not args.no_vis)
+        trust_checkpoint=args.trust_checkpoint,
+        verbose=args.verbose, vis=not args.no_vis)
     return EXIT_FAILED if result.get('num_failed', 0) else EXIT_OK
 
 

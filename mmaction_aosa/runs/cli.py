@@ -31,6 +31,9 @@ def run_parser(description: str) -> argparse.ArgumentParser:
     p.add_argument('--trust-checkpoint', action='store_true',
                    help='allow full unpickling of the checkpoint (only for '
                    'files you trust)')
+    p.add_argument('--verbose', action='store_true',
+                   help="also print mmengine's environment, full config and "
+                   'hook table (always in the log file)')
     p.add_argument('--local_rank', '--local-rank', type=int, default=0,
                    help=argparse.SUPPRESS)
     return p

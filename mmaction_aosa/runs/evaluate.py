@@ -18,7 +18,6 @@ import re
 from typing import Dict, Optional, Sequence
 
 from mmengine.dist import barrier, get_rank
-from mmengine.runner import Runner
 
 from ..compat import load_state
 from ..evaluation.metrics import saliency_metric_classes
@@ -29,7 +28,9 @@ from .config import (RunError, check_test_set, explainer_overrides,
                      load_class_names, no_class_names_message,
                      method_label, resolve_explainer,
                      run_fingerprint, runner_config)
-from .explain import prepare, recognizer_cfg, writer_totals
+from .explain import (explainer_text, prepare, recognizer_cfg,
+                      weights_text, writer_totals)
+from .runner import build_runner
 from .workdir import WorkDir
 
 
@@ -84,7 +85,8 @@ def run_eval(config: str,
              steps: int = 28,
              batch_size: int = 16,
              sanity_videos: int = 0,
-             trust_checkpoint: bool = False) -> Dict[str, dict]:
+             trust_checkpoint: bool = False,
+             verbose: bool = False) -> Dict[str, dict]:
     """Evaluate each method on the config's test set; write the reports.
 
     Args:
@@ -109,6 +111,8 @@ def run_eval(config: str,
         batch_size (int): Perturbed clips per forward pass.
         sanity_videos (int): Cascading randomisation on this many videos.
         trust_checkpoint (bool): Allow full unpickling of the checkpoint.
+        verbose (bool): Also print mmengine's environment, config and hook
+            table (always in each method's log file).
 
     Returns:
         dict: ``{method: row}`` of this run (on every rank); each row holds
@@ -178,7 +182,7 @@ def run_eval(config: str,
                              launcher, class_names=class_names,
                              num_workers=0)
         rcfg.experiment_name = f'eval_{safe_name(label)}'
-        runner = Runner.from_cfg(rcfg)
+        runner = build_runner(rcfg, verbose)
         if not class_names and label == labels[0] and get_rank() == 0:
             runner.logger.warning(no_class_names_message(cfg, config))
         if ckpt is not None:
@@ -187,6 +191,11 @@ def run_eval(config: str,
         else:
             runner.logger.warning('no checkpoint given: evaluating a model '
                                   'with random weights')
+        if get_rank() == 0:
+            runner.logger.info(
+                f'evaluating {label} = {explainer_text(exp)} on {config} '
+                f'({weights_text(checkpoint)}; '
+                f'{"maps of " + map_dirs[label] if reads else "new maps"})')
         if get_rank() == 0:  # the row label, for tables_from_records
             os.makedirs(method_dir, exist_ok=True)
             with open(osp.join(method_dir, LABEL_FILE), 'w') as f:

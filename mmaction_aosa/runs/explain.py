@@ -3,7 +3,6 @@ import os.path as osp
 from typing import Optional
 
 from mmengine.dist import barrier, get_rank
-from mmengine.runner import Runner
 
 from ..compat import init_dist_cpu_safe, load_state
 from ..engine.hooks import RecordWriterHook
@@ -14,6 +13,7 @@ from .config import (RunError, check_test_set, explainer_overrides,
                      no_class_names_message, read_checkpoint,
                      resolve_explainer, run_fingerprint, runner_config,
                      test_dataset_cfg)
+from .runner import build_runner
 from .workdir import WorkDir, lock_work_dir
 
 
@@ -23,6 +23,18 @@ def recognizer_cfg(cfg) -> dict:
     if model.get('type') == 'ExplainModel':
         model = model.recognizer
     return dict(model)
+
+
+def weights_text(checkpoint: Optional[str]) -> str:
+    return f'weights loaded from {checkpoint}' if checkpoint else \
+        'RANDOM weights (no checkpoint)'
+
+
+def explainer_text(exp: dict) -> str:
+    """``AOSA(anchor_stride=8, box_size=16, ...)``: the explainer config
+    as one line."""
+    args = ', '.join(f'{k}={v!r}' for k, v in exp.items() if k != 'type')
+    return f"{exp.get('type')}({args})"
 
 
 def check_video(video: Optional[str]) -> None:
@@ -66,8 +78,12 @@ def run_explain(config: str,
                 cfg_options: Optional[dict] = None,
                 launcher: str = 'none',
                 trust_checkpoint: bool = False,
-                vis: bool = True) -> dict:
+                vis: bool = True,
+                verbose: bool = False) -> dict:
     """Explain every video of the config's test set (or ``video``).
+
+    ``verbose`` also prints mmengine's environment, config and hook table
+    (always in the run's log file).
 
     Returns:
         dict: ``{'num_ok', 'num_failed', 'num_skipped', 'seconds_per_map',
@@ -103,20 +119,23 @@ def run_explain(config: str,
     rcfg = runner_config(cfg, work_dir, model, dataset,
                          [dict(type='TimePerMap')], hooks, launcher, done,
                          class_names)
-    runner = Runner.from_cfg(rcfg)
-    if not class_names and get_rank() == 0:
-        runner.logger.warning(no_class_names_message(cfg, config))
+    runner = build_runner(rcfg, verbose)
     if ckpt is not None:
         load_state(unwrap(runner.model).recognizer, ckpt, checkpoint,
                    logger=runner.logger)
-    else:
-        runner.logger.warning('no checkpoint given: explaining a model with '
-                              'random weights')
     if get_rank() == 0:
+        runner.logger.info(
+            f'explaining {config} ({recognizer_cfg(cfg).get("type")}, '
+            f'{weights_text(checkpoint)}) with {explainer_text(exp)}: '
+            f'{len(runner.test_dataloader.dataset)} videos to do'
+            + (f', {len(done)} already have maps (resuming)' if done else '')
+            + f'; full log in {runner.log_dir}')
+        if ckpt is None:
+            runner.logger.warning('no checkpoint given: explaining a model '
+                                  'with random weights')
+        if not class_names:
+            runner.logger.warning(no_class_names_message(cfg, config))
         wd.write_run_file(fingerprint)
-        if done:
-            runner.logger.info(f'resuming: {len(done)} videos already have '
-                               'maps')
     metrics = runner.test() or {}
     totals = writer_totals(runner)
     out = dict(num_ok=totals.get('ok', 0), num_failed=totals.get('failed', 0),
