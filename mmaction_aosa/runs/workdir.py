@@ -8,6 +8,7 @@ live, which videos are done, and whether a rerun is the same run.
     WORK_DIR/vis/<id>.mp4    overlays (and .png grids)
     WORK_DIR/summary.jsonl   one JSON line per video and attempt
 """
+import fcntl
 import json
 import os
 import os.path as osp
@@ -15,7 +16,8 @@ import time
 from typing import Optional
 
 from ..engine.hooks import SUMMARY_FILE
-from ..fileio import atomic_write_json, read_json, read_lines
+from ..fileio import (atomic_write_json, read_json, read_lines,
+                      remove_stale_temp_files)
 
 RUN_FILE = 'run.json'
 #: The summary's name in work dirs of earlier versions (same content).
@@ -108,8 +110,6 @@ def lock_work_dir(path: str) -> None:
     Raises:
         RunError: the folder cannot be written, or another run holds it.
     """
-    import fcntl
-    from ..fileio import remove_stale_temp_files
     from .config import RunError
     key = osp.abspath(path)
     if key in _held:
