@@ -14,7 +14,7 @@ recorded as failed, and counted so.
 """
 import os.path as osp
 import time
-from typing import Optional, Sequence, Union
+from typing import List, Optional, Sequence, Union
 
 import torch
 from mmengine.dist import all_reduce, get_rank
@@ -29,7 +29,7 @@ from ..registry import build_explainer
 from ..scoring import unwrap
 from ..datasets.explain_dataset import video_id
 from ..structures import VIDEO_ID_KEY, VIDEO_PATH_KEY, SaliencyRecord
-from ..visualization import SaliencyVisualizer
+from ..visualization import save_overlay
 
 #: The summary file of a run: one JSON line per video (the last line of a
 #: video wins); ``summary.json`` in work dirs of earlier versions.
@@ -54,25 +54,33 @@ class _RecordWriter:
         self.total = len(runner.test_dataloader.dataset)
         self._start = time.perf_counter()
 
-    def _visualizer(self, runner) -> SaliencyVisualizer:
+    def _class_names(self, runner) -> Optional[List[str]]:
+        """The hook's class names, else the runner visualizer's (a
+        SaliencyVisualizer's, or the dataset's that mmengine gives every
+        visualizer as ``dataset_meta``)."""
+        if self.class_names:
+            return self.class_names
         vis = getattr(runner, 'visualizer', None)
-        if not isinstance(vis, SaliencyVisualizer):
-            vis = SaliencyVisualizer.get_instance(
-                'aosa_saliency_visualizer', class_names=self.class_names)
-        if self.class_names and not vis.class_names:
-            vis.class_names = self.class_names
-        return vis
+        names = getattr(vis, 'class_names', None) or (
+            getattr(vis, 'dataset_meta', None) or {}).get('classes')
+        return list(names) if names else None
 
     def write(self, runner, rec: SaliencyRecord, recognizer) -> str:
         """Write one record's outputs; returns its final status."""
         if rec.status == 'ok':
             try:
                 if self.vis and rec.clip is not None:
-                    self._visualizer(runner).add_saliency(
+                    # whatever visualizer the config has (mmaction2's
+                    # ActionVisualizer too) gets the overlay
+                    vis = getattr(runner, 'visualizer', None)
+                    save_overlay(
                         rec.video, denormalize(recognizer, rec.clip),
                         rec.saliency.numpy(), rec.target, rec.score,
+                        self._class_names(runner),
+                        alpha=getattr(vis, 'alpha', 0.5),
+                        fps=getattr(vis, 'fps', 8.0),
                         out_dir=osp.join(self.out_dir, 'vis'),
-                        out_type=self.out_type)
+                        out_type=self.out_type, visualizer=vis)
                 # the map last: its presence marks the video as done
                 rec.to_npz(osp.join(self.out_dir, 'maps', f'{rec.video}.npz'))
             except Exception as exc:  # noqa: BLE001 - one video, not the run
@@ -185,8 +193,7 @@ class SaliencyHook(_RecordWriter, Hook):
 
     def before_test(self, runner) -> None:
         self._begin(runner, osp.join(runner.work_dir, 'saliency'))
-        if self.vis and not self.class_names and not getattr(
-                self._visualizer(runner), 'class_names', None):
+        if self.vis and not self._class_names(runner):
             runner.logger.warning(
                 'SaliencyHook: no class names, overlays say "class N"; '
                 'give the hook class_names=[...] or set them on the '
