@@ -1,4 +1,5 @@
 """tools/explain.py end to end on the four tiny families and on bad input."""
+import glob
 import json
 import os
 import os.path as osp
@@ -179,6 +180,22 @@ def test_single_video_with_checkpoint(videos, tmp_path):
     assert res.returncode == 0, res.stderr[-3000:]
     assert (tmp_path / 'out' / 'maps' / 'clip1.npz').exists()
     assert (tmp_path / 'out' / 'vis' / 'clip1.mp4').exists()
+    # a quiet terminal (issue 14, item 6): what is explained with what, one
+    # line per video, the metric line and the summary; the set-up dumps
+    # only in the log file
+    lines = [ln for ln in (res.stdout + res.stderr).splitlines()
+             if ln.strip()]
+    assert len(lines) == 4, lines
+    assert 'explaining ' in lines[0] and f'weights loaded from {ckpt}' in \
+        lines[0] and 'AOSA(anchor_stride=28, box_size=56' in lines[0]
+    assert '[1/1, ETA 0s] clip1: target' in lines[1]
+    assert 'explained 1 videos, 0 failed' in lines[-1]
+    log = ''.join(open(f).read() for f in glob.glob(
+        str(tmp_path / 'out' / '*' / '*.log')))
+    for noise in ('System environment', 'Config:', 'Hooks will be executed',
+                  'FileClient', 'HardDiskBackend', 'Warning'):
+        assert noise not in res.stdout + res.stderr, noise
+    assert 'System environment' in log and 'Hooks will be executed' in log
 
 
 def test_resume_refuses_maps_of_another_run(videos, tmp_path):
@@ -196,8 +213,11 @@ def test_resume_refuses_maps_of_another_run(videos, tmp_path):
     made = (out / 'maps' / 'clip0.npz').stat().st_mtime_ns
     # the same run resumes: the map is kept, not made again
     same = explain('aosa_tiny_r3d_synthetic.py', out, str(ckpt),
-                   '--video', video)
+                   '--video', video, '--verbose')
     assert same.returncode == 0, same.stderr[-3000:]
+    # --verbose prints the set-up dumps too
+    for dump in ('System environment', 'Hooks will be executed'):
+        assert dump in same.stdout + same.stderr, dump
     assert (out / 'maps' / 'clip0.npz').stat().st_mtime_ns == made
     # another explainer setting or other weights would mix two runs' maps
     other = explain('aosa_tiny_r3d_synthetic.py', out, str(ckpt),

@@ -149,8 +149,12 @@ def run_explain(config: str,
                num_skipped=len(done),
                seconds_per_map=metrics.get('time/seconds_per_map'),
                work_dir=work_dir)
+    per_rank = totals.get('per_rank') or []
     if get_rank() == 0:
+        ranks = (' (per rank: ' + ', '.join(map(str, per_rank)) + ')'
+                 if len(per_rank) > 1 else '')
         runner.logger.info(
-            f"explained {out['num_ok']} videos, {out['num_failed']} failed, "
-            f"{out['num_skipped']} already done; outputs in {work_dir}")
+            f"explained {out['num_ok']} videos, {out['num_failed']} failed"
+            f"{ranks}, {out['num_skipped']} already done; outputs in "
+            f'{work_dir}')
     return out
