@@ -38,7 +38,7 @@ def recognizer():
     return MODELS.build(Config.fromfile(CFG).model).eval()
 
 
-@pytest.mark.parametrize('view', [0, 'center', 8])
+@pytest.mark.parametrize('view', [0, 5, 7])
 def test_geometry_is_the_explained_views(recognizer, tmp_path, view):
     from mmcv.transforms import Compose
     from mmaction_aosa import EXPLAINERS
@@ -59,7 +59,7 @@ def test_geometry_is_the_explained_views(recognizer, tmp_path, view):
                          new_record(sample), view=view)
     g = rec.geometry
     crop, clip = divmod(rec.view, NUM_CLIPS)  # crop-major view order
-    assert rec.view == {0: 0, 'center': 4, 8: 8}[view]
+    assert rec.view == view
     all_inds = np.asarray(full['data_samples'].metainfo['frame_inds'])
     assert g['frame_inds'] == all_inds.reshape(NUM_CLIPS, CLIP_LEN)[
         clip].tolist()

@@ -332,8 +332,9 @@ def workers_for_shm(num_workers: int, need_bytes: int,
     """DataLoader workers that fit the free shared memory.
 
     Workers pass every decoded clip to the main process through
-    ``shm_dir``; when it is full they hang or die (a Docker container's
-    default 64 MB fills with a few clips). With less free space than
+    ``shm_dir``; when it is full they hang or die (a container started
+    without a larger ``--shm-size`` fills with a few clips). With less
+    free space than
     ``num_workers`` × :data:`PREFETCH` samples of ``need_bytes`` the run
     loads videos in the main process instead.
 
