@@ -301,8 +301,8 @@ def bench_families(args):
             continue
         r = json.loads(out.stdout.strip().splitlines()[-1])
         rows.append(r)
-        print(f'  {r["config"]:32s} {r["clip"]:>10s} s={r["anchor_stride"]:<3d}'
-              f' N={r["num_masks"]:<4d} batch {r["batch_size"]:<3d} '
+        print(f'  {r["config"]:32s} {r["clip"]:>10s} '
+              f's={r["anchor_stride"]:<3d} N={r["num_masks"]:<4d} batch {r["batch_size"]:<3d} '
               f'{r["seconds_per_map"]:8.1f} s/map ({r["how"]})  peak '
               f'+{r["peak_above_model_mb"]:6.0f} MB  (model process '
               f'{r["model_mb"]:.0f} MB)', flush=True)

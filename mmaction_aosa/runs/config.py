@@ -283,19 +283,30 @@ def pipeline_clip_size(pipeline: Sequence[dict]
 
 
 def check_explainer_fits(exp: dict, pipeline: Sequence[dict],
-                         name: str = 'explainer') -> None:
+                         name: Optional[str] = None) -> None:
     """Refuse explainer arguments that cannot fit the test pipeline's clips
     (``anchor_stride`` or ``box_size`` larger than the frame) before any
     video, when the pipeline fixes the clip size; otherwise each video is
-    checked when it is explained (``ExplainModel``)."""
+    checked when it is explained (``ExplainModel``).
+
+    Args:
+        exp (dict): The explainer config.
+        pipeline (list): The test pipeline.
+        name (str, optional): The method's label in the message (eval
+            runs); default the explainer's type.
+
+    Raises:
+        RunError: One line naming the argument, the clip size and the
+            pipeline step that fixes it.
+    """
     size = pipeline_clip_size(pipeline)
     if size is None:
         return
     height, width, step = size
     misfit = explainer_misfit(exp, height, width)
     if misfit:
-        raise RunError(f'bad {name} config {exp.get("type")}: {misfit} '
-                       f'({step} of the test pipeline)')
+        raise RunError(f'bad explainer config ({name or exp.get("type")}):'
+                       f' {misfit} ({step} of the test pipeline)')
 
 
 #: Where DataLoader workers hand decoded clips to the main process (torch
