@@ -14,7 +14,7 @@ import time
 import pytest
 import torch
 from conftest import REPO, moving_square_clip, write_mp4
-from test_explain_tool import explain, videos  # noqa: F401 - fixture
+from test_explain_tool import FAST, explain, videos  # noqa: F401 - fixture
 
 from mmaction_aosa import load_map
 from mmaction_aosa.compat import CheckpointError, load_checkpoint_file
@@ -309,7 +309,8 @@ def test_colliding_ids_are_made_unique(tmp_path):
 
 
 # items 2, 9, 11, 12 on one small work dir
-def test_run_fingerprint_temp_files_failed_writes(videos, tmp_path):  # noqa
+def test_run_fingerprint_temp_files_failed_writes(videos, tmp_path,  # noqa
+                                                 capsys):
     odd = tmp_path / 'dir with space' / 'ünïcødé 視頻'
     frames, _ = moving_square_clip(T=32, H=128, W=128)
     write_mp4(str(odd / 'clip é 1.mp4'), frames)
@@ -327,16 +328,15 @@ def test_run_fingerprint_temp_files_failed_writes(videos, tmp_path):  # noqa
     assert rec['status'] == 'ok' and rec['path'] == video
     run = json.loads((out / 'run.json').read_text())
     assert run['explainer']['anchor_stride'] == 28  # --cfg-options kept
-    # a rerun that would change the maps is refused, naming the setting
+    # a rerun that would change the maps is refused before any video (so
+    # in this process), naming the setting
     for extra, opts, part in [
             ((), ['explain_target=2'], 'target'),
             ((), ['explain_view=0'], 'view'),
             (('--video', str(tmp_path / 'b' / 'clip é 1.mp4')), [], 'data')]:
         args = ('--video', video) if not extra else extra
-        res = explain('aosa_tiny_r3d_synthetic.py', out, CKPT, *args,
-                      *APPROX, opts=opts)
-        assert res.returncode == 2, (part, res.stderr[-2000:])
-        assert f'its {part} differs' in res.stderr
+        refused(capsys, '--work-dir', str(out), *args, *APPROX,
+                '--cfg-options', *FAST, *opts, match=f'its {part} differs')
     # item 12: a map that cannot be written fails the video, exit 1
     out2 = tmp_path / 'out2'
     out2.mkdir()
