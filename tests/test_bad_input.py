@@ -100,6 +100,11 @@ def test_box_larger_than_an_unknown_size_clip_fails_per_video(tmp_path):
                 dict(type='FormatShape', input_format='NCTHW'),
                 dict(type='PackActionInputs')]
     assert pipeline_clip_size(pipeline) is None
+    fixed = pipeline[:3] + [dict(type='Resize', scale=(160, 120),
+                                 keep_ratio=False)] + pipeline[4:]
+    assert pipeline_clip_size(fixed) == (120, 160, 'Resize')  # (w, h) given
+    three = fixed[:4] + [dict(type='ThreeCrop', crop_size=120)] + fixed[4:]
+    assert pipeline_clip_size(three) == (120, 120, 'ThreeCrop')
     assert pipeline_clip_size(cfg.test_dataloader.dataset.pipeline) == (
         112, 112, 'CenterCrop')
     samples = []
