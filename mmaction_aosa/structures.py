@@ -98,6 +98,38 @@ def view_geometry(metainfo: dict, view: int = 0) -> dict:
     return g
 
 
+def explainer_misfit(args: dict, height: int, width: int) -> Optional[str]:
+    """Why explainer arguments cannot work on a ``height``×``width`` clip.
+
+    Checks the spatial sizes an explainer takes: ``anchor_stride`` (AOSA's
+    anchor grid; larger than the frame's shorter side leaves no grid),
+    ``box_size`` (its occluding box; larger than the frame occludes the
+    whole frame from every anchor, so every map is constant) and the h×w
+    of an occlusion ``window``.
+
+    Returns:
+        str | None: One line naming the argument and the clip size, or None
+        when the arguments fit (or the explainer takes none of them).
+    """
+    size = f'{height}×{width}'
+    stride = args.get('anchor_stride')
+    if isinstance(stride, (int, np.integer)) and stride > min(height, width):
+        return (f'anchor_stride={stride} is larger than the {size} clip, '
+                f'at most {min(height, width)}')
+    box = args.get('box_size')
+    if isinstance(box, (int, np.integer)):
+        box = (box, box)
+    if isinstance(box, (list, tuple)) and len(box) == 2 and (
+            box[0] > height or box[1] > width):
+        return (f'box_size={args["box_size"]} is larger than the {size} '
+                'clip: every mask would occlude the whole frame')
+    window = args.get('window')
+    if isinstance(window, (list, tuple)) and len(window) == 3 and (
+            window[1] > height or window[2] > width):
+        return f'window={tuple(window)} is larger than the {size} clip'
+    return None
+
+
 #: Fields of a map file (``maps/<video>.npz``); dicts are stored as JSON.
 NPZ_FIELDS = ('saliency', 'target', 'score', 'probs', 'method', 'params',
               'view', 'seconds', 'timings', 'geometry', 'video')

@@ -1,5 +1,6 @@
 """torchrun with gloo on CPU, and resume after a kill."""
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -62,6 +63,13 @@ def test_two_processes_equal_one(dataset, tmp_path):
          *_args(dataset, tmp_path / 'two'), '--launcher', 'pytorch'],
         capture_output=True, text=True, timeout=600, cwd=REPO, env=env)
     assert res.returncode == 0, res.stderr[-4000:]
+    # the terminal counts the videos of both ranks (rank 0 holds 3 of 5)
+    text = res.stdout + res.stderr
+    counts = [int(m) for m in re.findall(r'\[(\d)/5 on 2 ranks, ETA', text)]
+    assert len(counts) == 3 and counts == sorted(counts), text[-3000:]
+    assert counts[-1] >= 4  # rank 1 finished a video by rank 0's third
+    assert 'explained 5 videos, 0 failed (per rank: 3, 2)' in text
+    assert not list((tmp_path / 'two').glob('.progress_rank*'))
     one, two = _maps(tmp_path / 'one'), _maps(tmp_path / 'two')
     assert sorted(one) == sorted(two) == [f'v{i}' for i in range(5)]
     for k in one:

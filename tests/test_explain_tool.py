@@ -1,4 +1,5 @@
 """tools/explain.py end to end on the four tiny families and on bad input."""
+import glob
 import json
 import os
 import os.path as osp
@@ -48,6 +49,19 @@ def explain(config, work_dir, *extra, ann=None, root=None, opts=()):
     cmd += ['--cfg-options', *options]
     return subprocess.run(cmd, capture_output=True, text=True, cwd=REPO,
                           timeout=600)
+
+
+def explain_here(capsys, config, work_dir, *extra, opts=()):
+    """tools/explain.py in this process (for input refused before any
+    video: no interpreter start); returns (exit code, stderr)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        'explain_tool', osp.join(REPO, 'tools', 'explain.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    code = tool.main([osp.join(REPO, 'configs', config), '--work-dir',
+                      str(work_dir), *extra, '--cfg-options', *FAST, *opts])
+    return code, capsys.readouterr().err
 
 
 def no_temp_files(work_dir):
@@ -132,25 +146,31 @@ def test_target_out_of_range_and_nan_scores(videos, tmp_path):
     assert 'non-finite' in s['clip0']['error']
 
 
-def test_bad_arguments_fail_before_any_video(videos, tmp_path):
+def test_bad_arguments_fail_before_any_video(videos, tmp_path, capsys):
     cfg = 'aosa_tiny_r3d_synthetic.py'
-    res = explain(cfg, tmp_path, str(tmp_path / 'missing.pth'))
-    assert res.returncode == 2 and 'checkpoint not found' in res.stderr
-    res = explain(cfg, tmp_path, '--explainer', 'NoSuchMethod')
-    assert res.returncode == 2 and 'unknown explainer' in res.stderr
-    assert 'aosa' in res.stderr  # lists what is available
-    res = explain('no_such_config.py', tmp_path)
-    assert res.returncode == 2 and 'config not found' in res.stderr
-    res = explain(cfg, tmp_path, '--video', str(tmp_path / 'nope.mp4'))
-    assert res.returncode == 2 and 'video not found' in res.stderr
-    # a missing test set stops before the Runner, naming the options
-    res = explain(cfg, tmp_path, ann=tmp_path / 'no_list.txt',
+    code, err = explain_here(capsys, cfg, tmp_path,
+                             str(tmp_path / 'missing.pth'))
+    assert code == 2 and 'checkpoint not found' in err
+    code, err = explain_here(capsys, cfg, tmp_path, '--explainer',
+                             'NoSuchMethod')
+    assert code == 2 and 'unknown explainer' in err
+    assert 'aosa' in err  # lists what is available
+    code, err = explain_here(capsys, 'no_such_config.py', tmp_path)
+    assert code == 2 and 'config not found' in err
+    code, err = explain_here(capsys, cfg, tmp_path, '--video',
+                             str(tmp_path / 'nope.mp4'))
+    assert code == 2 and 'video not found' in err
+    # a missing test set stops before the Runner, naming the options (the
+    # tool as a process of its own: its exit code as a shell sees it; a
+    # work dir of its own, as this process holds the lock of tmp_path)
+    res = explain(cfg, tmp_path / 'sub', ann=tmp_path / 'no_list.txt',
                   root=videos / 'videos')
     assert res.returncode == 2, res.stderr[-2000:]
     assert 'test set list not found' in res.stderr
     assert 'test_dataloader.dataset.ann_file=' in res.stderr
     assert 'Runner' not in res.stdout + res.stderr  # nothing was built
     assert not (tmp_path / 'maps').exists()
+    assert not (tmp_path / 'sub' / 'maps').exists()
 
 
 def test_check_test_set_joins_data_root_like_mmengine(tmp_path):
@@ -179,9 +199,25 @@ def test_single_video_with_checkpoint(videos, tmp_path):
     assert res.returncode == 0, res.stderr[-3000:]
     assert (tmp_path / 'out' / 'maps' / 'clip1.npz').exists()
     assert (tmp_path / 'out' / 'vis' / 'clip1.mp4').exists()
+    # a quiet terminal (issue 14, item 6): what is explained with what, one
+    # line per video, the metric line and the summary; the set-up dumps
+    # only in the log file
+    lines = [ln for ln in (res.stdout + res.stderr).splitlines()
+             if ln.strip()]
+    assert len(lines) == 4, lines
+    assert 'explaining ' in lines[0] and f'weights loaded from {ckpt}' in \
+        lines[0] and 'AOSA(anchor_stride=28, box_size=56' in lines[0]
+    assert '[1/1, ETA 0s] clip1: target' in lines[1]
+    assert 'explained 1 videos, 0 failed' in lines[-1]
+    log = ''.join(open(f).read() for f in glob.glob(
+        str(tmp_path / 'out' / '*' / '*.log')))
+    for noise in ('System environment', 'Config:', 'Hooks will be executed',
+                  'FileClient', 'HardDiskBackend', 'Warning'):
+        assert noise not in res.stdout + res.stderr, noise
+    assert 'System environment' in log and 'Hooks will be executed' in log
 
 
-def test_resume_refuses_maps_of_another_run(videos, tmp_path):
+def test_resume_refuses_maps_of_another_run(videos, tmp_path, capsys):
     import torch
     from conftest import build_model
     ckpt = tmp_path / 'a.pth'
@@ -196,18 +232,21 @@ def test_resume_refuses_maps_of_another_run(videos, tmp_path):
     made = (out / 'maps' / 'clip0.npz').stat().st_mtime_ns
     # the same run resumes: the map is kept, not made again
     same = explain('aosa_tiny_r3d_synthetic.py', out, str(ckpt),
-                   '--video', video)
+                   '--video', video, '--verbose')
     assert same.returncode == 0, same.stderr[-3000:]
+    # --verbose prints the set-up dumps too
+    for dump in ('System environment', 'Hooks will be executed'):
+        assert dump in same.stdout + same.stderr, dump
     assert (out / 'maps' / 'clip0.npz').stat().st_mtime_ns == made
     # another explainer setting or other weights would mix two runs' maps
-    other = explain('aosa_tiny_r3d_synthetic.py', out, str(ckpt),
-                    '--video', video, opts=['explainer.num_cooccurring=1'])
-    assert other.returncode == 2
-    assert 'explainer differs' in other.stderr
+    # (refused before any video: run in this process)
+    code, err = explain_here(capsys, 'aosa_tiny_r3d_synthetic.py', out,
+                             str(ckpt), '--video', video,
+                             opts=['explainer.num_cooccurring=1'])
+    assert code == 2 and 'explainer differs' in err
     ckpt_b = tmp_path / 'b.pth'
     torch.save({'state_dict': build_model('tiny_r3d').state_dict()}, ckpt_b)
-    moved = explain('aosa_tiny_r3d_synthetic.py', out, str(ckpt_b),
-                    '--video', video)
-    assert moved.returncode == 2
-    assert 'checkpoint_sha256 differs' in moved.stderr
+    code, err = explain_here(capsys, 'aosa_tiny_r3d_synthetic.py', out,
+                             str(ckpt_b), '--video', video)
+    assert code == 2 and 'checkpoint_sha256 differs' in err
     assert (out / 'maps' / 'clip0.npz').stat().st_mtime_ns == made

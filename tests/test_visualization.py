@@ -48,7 +48,37 @@ def test_visualizer_writes_playable_mp4_and_png_grid(tmp_path):
     assert osp.getsize(gif['gif']) > 0
 
 
-def test_saliency_hook_in_an_ordinary_test_run(tmp_path):
+def video_backend():
+    """A vis backend that takes videos (as mmaction2's TensorBoard and W&B
+    backends do, which need moviepy): it saves what it gets as .npy."""
+    from mmengine.visualization import BaseVisBackend
+    from mmengine.visualization.vis_backend import force_init_env
+
+    from mmaction.registry import VISBACKENDS
+
+    @VISBACKENDS.register_module(name='NpyVideoVisBackend', force=True)
+    class NpyVideoVisBackend(BaseVisBackend):
+
+        @property
+        def experiment(self):
+            return self
+
+        def _init_env(self):
+            os.makedirs(self._save_dir, exist_ok=True)
+
+        @force_init_env
+        def add_video(self, name, frames, step=0, fps=4, **kwargs):
+            np.save(osp.join(self._save_dir, f'{name}_video.npy'), frames)
+
+        @force_init_env
+        def add_image(self, name, image, step=0, **kwargs):
+            np.save(osp.join(self._save_dir, f'{name}_image.npy'), image)
+    return 'NpyVideoVisBackend'
+
+
+def test_saliency_hook_in_an_ordinary_test_run(tmp_path, recwarn):
+    """The README's two lines in a config whose visualizer is mmaction2's
+    ActionVisualizer: the overlays reach its vis backends."""
     from mmengine.config import Config
     from mmengine.runner import Runner
     root = tmp_path / 'data'
@@ -65,6 +95,11 @@ def test_saliency_hook_in_an_ordinary_test_run(tmp_path):
     cfg.custom_hooks = [dict(type='SaliencyHook', explainer=dict(
         type='AOSA', anchor_stride=28, box_size=56))]
     cfg.pop('explainer')
+    assert cfg.visualizer.type == 'ActionVisualizer'  # mmaction2's default
+    npy_dir = tmp_path / 'npy'
+    cfg.visualizer.vis_backends = [
+        dict(type='LocalVisBackend'),
+        dict(type=video_backend(), save_dir=str(npy_dir))]
     runner = Runner.from_cfg(cfg)
     metrics = runner.test()
     assert 'acc/top1' in metrics  # the ordinary metric still runs
@@ -76,6 +111,16 @@ def test_saliency_hook_in_an_ordinary_test_run(tmp_path):
     assert (out / 'vis' / 'c0.mp4').exists()
     assert all(r['status'] == 'ok'
                for r in read_summary(str(out / 'summary.jsonl')).values())
+    # the config's own backends got the overlays: the local one the frame
+    # grids (vis_data/vis_image), the video-taking one grids and videos
+    local = [f for _, _, fs in os.walk(runner.log_dir) for f in fs
+             if f.endswith('.png')]
+    assert sorted(local) == ['c0_0.png', 'c1_0.png']
+    grid = cv2.imread(str(out / 'vis' / 'c0.png'))[..., ::-1]
+    assert (np.load(npy_dir / 'c0_image.npy') == grid).all()
+    video = np.load(npy_dir / 'c1_video.npy')
+    assert video.shape == (16, 112, 112, 3) and video.dtype == np.uint8
+    assert not [w for w in recwarn if 'get_instance' in str(w.message)]
 
 
 @pytest.mark.parametrize('out_type', ['none'])

@@ -6,6 +6,9 @@
     python tools/benchmark.py --part throughput   # 1 vs 2 processes
     python tools/benchmark.py --part methods [-- ARGS]  # every method
                                           # (tools/benchmark_methods.py)
+    python tools/benchmark.py --part families [--families tiny|full|all]
+        [--batch-sizes 1,8,32] [--strides 8,16]  # time and memory of AOSA
+                                                   # per model family
 
 stages: AOSA at s=8 (N=196), 16x112x112 clip, on an R3D-18-sized model
 (mmaction2 ResNet3d depth 18, 64 base channels, 3x3x3 convolutions, random
@@ -22,6 +25,16 @@ over generated clips, once with 1 process and once with 2 (torchrun, gloo),
 one torch thread each: maps per minute (wall clock of the whole command,
 and steady state between the first and the last map) and the peak memory of
 the largest process (goal: 2 processes >= 1.7x the throughput of 1).
+
+families: AOSA with each config's own settings (anchor stride, box size,
+clip size) on the config's model with random weights (no checkpoint, no
+download), one fresh process per (config, batch size): peak resident
+memory above the process's size after the model is built, and the time
+per map. Tiny configs explain whole maps; the full-size configs score
+``--full-batches`` batches after a warm-up one and the time per map is
+extrapolated as tubes + ceil(N / batch) x seconds per batch (the line says
+so). ``--strides`` repeats the first batch size with other anchor strides
+(box 2s), to show that time follows N and memory does not.
 """
 import argparse
 import json
@@ -192,10 +205,114 @@ def bench_throughput(args):
     return dict(part='throughput', rows=rows, speedup=ratio)
 
 
+TINY_FAMILIES = ('aosa_tiny_r3d_synthetic', 'aosa_tiny_r2plus1d_synthetic',
+                 'aosa_tiny_slowfast_synthetic',
+                 'aosa_tiny_timesformer_synthetic')
+FULL_FAMILIES = ('aosa_r3d_ucf101', 'aosa_r2plus1d_ucf101',
+                 'aosa_slowfast_k400', 'aosa_timesformer_k400')
+
+
+def family_child(config, batch_size, stride, full_batches):
+    """One (config, batch size, stride) in this fresh process; prints JSON.
+    """
+    import math
+
+    import numpy as np
+    import torch
+    from mmengine.registry import init_default_scope
+    from mmaction.registry import MODELS
+
+    from mmaction_aosa.explainers.aosa import AOSA
+    from mmaction_aosa.runs.config import (load_config, pipeline_clip_size,
+                                           test_pipeline_of)
+    from mmaction_aosa.scoring import Scorer
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    cfg = load_config(os.path.join(repo, 'configs', f'{config}.py'))
+    init_default_scope('mmaction')
+    pipeline = test_pipeline_of(cfg)
+    H, W, _ = pipeline_clip_size(pipeline)
+    T = next(int(st['clip_len']) for st in pipeline if 'clip_len' in st)
+    exp = {k: v for k, v in dict(cfg.explainer).items() if k != 'type'}
+    if stride:
+        exp.update(anchor_stride=stride, box_size=2 * stride)
+    exp['batch_size'] = batch_size
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model).eval()
+    pre = model.data_preprocessor
+    frames = synthetic_frames(T, H, W)
+    x = (torch.from_numpy(frames).permute(3, 0, 1, 2) - pre.mean.view(
+        -1, 1, 1, 1)) / pre.std.view(-1, 1, 1, 1)
+    aosa = AOSA(**exp)
+    base = _rss_kb('VmRSS')
+    t0 = time.perf_counter()
+    if full_batches == 0:  # the whole map
+        res = aosa.explain_full(model, x)
+        seconds, n = time.perf_counter() - t0, res.timings['num_masks']
+        per_batch, how = None, 'measured'
+    else:
+        tubes = aosa.build_tubes(frames)
+        t_tubes = time.perf_counter() - t0
+        scorer = Scorer(model)
+        stamps = []
+        with torch.no_grad():
+            for i, (idx, occ) in enumerate(tubes.batches(batch_size)):
+                scorer.probs(aosa.occlude(x, occ, tubes, idx))
+                stamps.append(time.perf_counter())
+                if i == full_batches:  # a warm-up batch, then the timed ones
+                    break
+        n = tubes.num_masks
+        per_batch = (stamps[-1] - stamps[0]) / max(len(stamps) - 1, 1)
+        seconds = t_tubes + math.ceil(n / batch_size) * per_batch
+        how = f'extrapolated from {len(stamps) - 1} batches'
+    peak = _rss_kb('VmHWM')
+    print(json.dumps(dict(
+        config=config, clip=f'{T}x{H}x{W}', batch_size=batch_size,
+        anchor_stride=exp['anchor_stride'], box_size=exp['box_size'],
+        num_masks=int(n), seconds_per_map=seconds,
+        seconds_per_batch=per_batch, how=how,
+        model_mb=base / 1024, peak_above_model_mb=(peak - base) / 1024,
+        threads=torch.get_num_threads(), numpy=np.__version__)))
+
+
+def bench_families(args):
+    names = {'tiny': TINY_FAMILIES, 'full': FULL_FAMILIES,
+             'all': TINY_FAMILIES + FULL_FAMILIES}[args.families]
+    sizes = [int(b) for b in args.batch_sizes.split(',')]
+    strides = [int(s) for s in args.strides.split(',')] if args.strides \
+        else []
+    env = dict(os.environ, OMP_NUM_THREADS=str(args.threads),
+               MKL_NUM_THREADS=str(args.threads))
+    rows = []
+    print(f'AOSA per family: {args.threads} torch thread(s), random weights; '
+          'peak = resident memory above the process after building the '
+          'model')
+    jobs = [(c, b, 0) for c in names for b in sizes] + [
+        (c, sizes[0], s) for c in names for s in strides]
+    for config, batch, stride in jobs:
+        full = 0 if 'tiny' in config else args.full_batches
+        out = subprocess.run(
+            [sys.executable, __file__, '--family-child', config,
+             '--batch-size', str(batch), '--stride', str(stride),
+             '--full-batches', str(full)],
+            capture_output=True, text=True, env=env)
+        if out.returncode != 0:
+            print(f'  {config} batch {batch}: FAILED '
+                  f'{out.stderr.strip().splitlines()[-1:]}')
+            continue
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        rows.append(r)
+        print(f'  {r["config"]:32s} {r["clip"]:>10s} '
+              f's={r["anchor_stride"]:<3d} N={r["num_masks"]:<4d} batch {r["batch_size"]:<3d} '
+              f'{r["seconds_per_map"]:8.1f} s/map ({r["how"]})  peak '
+              f'+{r["peak_above_model_mb"]:6.0f} MB  (model process '
+              f'{r["model_mb"]:.0f} MB)', flush=True)
+    return dict(part='families', rows=rows)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--part', choices=['all', 'stages', 'memory',
-                                      'throughput', 'methods'],
+                                      'throughput', 'methods', 'families'],
                    default='all')
     p.add_argument('--num-videos', type=int, default=16,
                    help='clips of the throughput part')
@@ -204,11 +321,28 @@ def main():
     p.add_argument('--json', help='also write the figures to this file')
     p.add_argument('--memory-child', action='store_true',
                    help=argparse.SUPPRESS)
+    p.add_argument('--families', choices=['tiny', 'full', 'all'],
+                   default='tiny', help='configs of the families part')
+    p.add_argument('--batch-sizes', default='1,8,32',
+                   help='AOSA batch sizes of the families part')
+    p.add_argument('--strides', default='',
+                   help='also these anchor strides (box 2s) at the first '
+                   'batch size, families part')
+    p.add_argument('--full-batches', type=int, default=2,
+                   help='timed batches per full-size config (families)')
+    p.add_argument('--threads', type=int, default=1,
+                   help='torch threads of the families part')
+    p.add_argument('--family-child', help=argparse.SUPPRESS)
+    p.add_argument('--stride', type=int, default=0, help=argparse.SUPPRESS)
     args, rest = p.parse_known_args()
     import warnings
     warnings.filterwarnings('ignore')
     if args.memory_child:
         memory_child(args.batch_size)
+        return
+    if args.family_child:
+        family_child(args.family_child, args.batch_size, args.stride,
+                     args.full_batches)
         return
     results = []
     if args.part in ('all', 'stages'):
@@ -217,6 +351,8 @@ def main():
         results.append(bench_memory(args))
     if args.part == 'throughput':
         results.append(bench_throughput(args))
+    if args.part == 'families':
+        results.append(bench_families(args))
     if args.part == 'methods':
         import benchmark_methods
         benchmark_methods.main([a for a in rest if a != '--'])

@@ -13,8 +13,12 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from mmaction_aosa.runs.cli import (EXIT_FAILED, EXIT_OK, main_of,  # noqa
-                                    run_parser)
+try:
+    from mmaction_aosa.runs.cli import (EXIT_FAILED, EXIT_OK,  # noqa
+                                        main_of, run_parser)
+except KeyboardInterrupt:  # Ctrl-C while torch and mmengine import
+    print('interrupted before any video', file=sys.stderr)
+    sys.exit(130)
 
 
 def parser():

@@ -12,24 +12,26 @@ marks the video done), ``vis/<video>.mp4`` and ``.png`` (overlays) and one
 line of ``summary.jsonl``. A video whose outputs cannot be written is
 recorded as failed, and counted so.
 """
+import os
 import os.path as osp
 import time
-from typing import Optional, Sequence, Union
+from typing import List, Optional, Sequence, Union
 
 import torch
-from mmengine.dist import all_reduce, get_rank
+from mmengine.dist import (all_gather, all_reduce, get_rank,
+                           get_world_size)
 from mmengine.hooks import Hook
 
 from mmaction.registry import HOOKS
 
 from ..explainers.base import denormalize
-from ..fileio import append_line
+from ..fileio import append_line, atomic_write_json, read_json
 from ..models.explain_model import explain_sample, new_record
 from ..registry import build_explainer
 from ..scoring import unwrap
 from ..datasets.explain_dataset import video_id
 from ..structures import VIDEO_ID_KEY, VIDEO_PATH_KEY, SaliencyRecord
-from ..visualization import SaliencyVisualizer
+from ..visualization import save_overlay
 
 #: The summary file of a run: one JSON line per video (the last line of a
 #: video wins); ``summary.json`` in work dirs of earlier versions.
@@ -47,32 +49,79 @@ class _RecordWriter:
         self.out_type = out_type
         self.counts = dict.fromkeys(STATUSES, 0)
         self.total = 0
+        self._world = 1
 
     def _begin(self, runner, out_dir):
         self.out_dir = self.out_dir or out_dir
         self.counts = dict.fromkeys(STATUSES, 0)
         self.total = len(runner.test_dataloader.dataset)
         self._start = time.perf_counter()
+        # under torchrun each rank shares its count through a small file,
+        # so that rank 0's lines show the progress of all ranks without a
+        # collective per video (ranks hold different numbers of videos)
+        self._world = get_world_size()
+        self._run = str(getattr(runner, 'timestamp', ''))
+        self._share_progress()
 
-    def _visualizer(self, runner) -> SaliencyVisualizer:
+    def _progress_file(self, rank: int) -> str:
+        return osp.join(self.out_dir, f'.progress_rank{rank}.json')
+
+    def _share_progress(self) -> None:
+        if self._world > 1:
+            try:
+                atomic_write_json(self._progress_file(get_rank()), dict(
+                    run=self._run, done=sum(self.counts.values())),
+                    indent=None)
+            except OSError:  # progress is a courtesy, never a failure
+                pass
+
+    def _done_all(self) -> int:
+        """Videos done on every rank of this run (rank 0 reads the others'
+        files; a file of an earlier run does not count)."""
+        done = sum(self.counts.values())
+        if self._world == 1 or get_rank() != 0:
+            return done
+        for rank in range(1, self._world):
+            rec = read_json(self._progress_file(rank)) or {}
+            if rec.get('run') == self._run:
+                done += int(rec.get('done', 0))
+        return done
+
+    def after_test(self, runner) -> None:
+        """Remove this rank's progress file (a mmengine hook point)."""
+        if self._world > 1 and osp.exists(self._progress_file(get_rank())):
+            try:
+                os.remove(self._progress_file(get_rank()))
+            except OSError:
+                pass
+
+    def _class_names(self, runner) -> Optional[List[str]]:
+        """The hook's class names, else the runner visualizer's (a
+        SaliencyVisualizer's, or the dataset's that mmengine gives every
+        visualizer as ``dataset_meta``)."""
+        if self.class_names:
+            return self.class_names
         vis = getattr(runner, 'visualizer', None)
-        if not isinstance(vis, SaliencyVisualizer):
-            vis = SaliencyVisualizer.get_instance(
-                'aosa_saliency_visualizer', class_names=self.class_names)
-        if self.class_names and not vis.class_names:
-            vis.class_names = self.class_names
-        return vis
+        names = getattr(vis, 'class_names', None) or (
+            getattr(vis, 'dataset_meta', None) or {}).get('classes')
+        return list(names) if names else None
 
     def write(self, runner, rec: SaliencyRecord, recognizer) -> str:
         """Write one record's outputs; returns its final status."""
         if rec.status == 'ok':
             try:
                 if self.vis and rec.clip is not None:
-                    self._visualizer(runner).add_saliency(
+                    # whatever visualizer the config has (mmaction2's
+                    # ActionVisualizer too) gets the overlay
+                    vis = getattr(runner, 'visualizer', None)
+                    save_overlay(
                         rec.video, denormalize(recognizer, rec.clip),
                         rec.saliency.numpy(), rec.target, rec.score,
+                        self._class_names(runner),
+                        alpha=getattr(vis, 'alpha', 0.5),
+                        fps=getattr(vis, 'fps', 8.0),
                         out_dir=osp.join(self.out_dir, 'vis'),
-                        out_type=self.out_type)
+                        out_type=self.out_type, visualizer=vis)
                 # the map last: its presence marks the video as done
                 rec.to_npz(osp.join(self.out_dir, 'maps', f'{rec.video}.npz'))
             except Exception as exc:  # noqa: BLE001 - one video, not the run
@@ -88,14 +137,16 @@ class _RecordWriter:
             except OSError as exc:
                 runner.logger.error(f'cannot append to {SUMMARY_FILE}: '
                                     f'{exc}')
+        self._share_progress()
         self._log(runner, rec)
         return status
 
     def _log(self, runner, rec: SaliencyRecord) -> None:
-        done = sum(self.counts.values())
+        done = self._done_all()
         elapsed = time.perf_counter() - self._start
-        eta = elapsed / done * (self.total - done) if done else 0.0
-        head = f'[{done}/{self.total}, ETA {eta:.0f}s] {rec.video}'
+        eta = elapsed / done * max(self.total - done, 0) if done else 0.0
+        ranks = f' on {self._world} ranks' if self._world > 1 else ''
+        head = f'[{done}/{self.total}{ranks}, ETA {eta:.0f}s] {rec.video}'
         if rec.status == 'ok':
             runner.logger.info(f'{head}: target {rec.target} '
                                f'p={rec.score:.3f} in {rec.seconds:.1f}s')
@@ -103,11 +154,15 @@ class _RecordWriter:
             runner.logger.warning(f'{head}: FAILED: {rec.error}')
 
     def totals(self) -> dict:
-        """Counts of every rank (an all-reduce: call it on every rank)."""
+        """Counts of every rank, and ``per_rank``: the videos each rank
+        finished (a collective: call it on every rank)."""
         t = torch.tensor([self.counts[s] for s in STATUSES],
                          dtype=torch.float64)
+        per_rank = [int(x.sum()) for x in all_gather(t)]
         all_reduce(t)
-        return {s: int(v) for s, v in zip(STATUSES, t.tolist())}
+        out = {s: int(v) for s, v in zip(STATUSES, t.tolist())}
+        out['per_rank'] = per_rank
+        return out
 
 
 @HOOKS.register_module()
@@ -185,8 +240,7 @@ class SaliencyHook(_RecordWriter, Hook):
 
     def before_test(self, runner) -> None:
         self._begin(runner, osp.join(runner.work_dir, 'saliency'))
-        if self.vis and not self.class_names and not getattr(
-                self._visualizer(runner), 'class_names', None):
+        if self.vis and not self._class_names(runner):
             runner.logger.warning(
                 'SaliencyHook: no class names, overlays say "class N"; '
                 'give the hook class_names=[...] or set them on the '

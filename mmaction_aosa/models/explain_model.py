@@ -22,7 +22,7 @@ from mmaction.registry import MODELS
 from ..registry import build_explainer
 from ..scoring import Scorer
 from ..structures import (ERROR_KEY, VIDEO_ID_KEY, VIDEO_PATH_KEY,
-                          SaliencyRecord, view_geometry)
+                          SaliencyRecord, explainer_misfit, view_geometry)
 
 
 def pick_view(num_views: int, view: Union[str, int]) -> int:
@@ -104,6 +104,10 @@ def explain_sample(recognizer: nn.Module, explainer, inputs, sample,
     start = time.perf_counter()
     clip, v, sample = preprocess(recognizer, inputs, sample, view)
     prep = time.perf_counter() - start
+    # the clip size is known only now when the pipeline does not fix it
+    misfit = explainer_misfit(explainer.params(), *clip.shape[-2:])
+    if misfit:
+        raise ValueError(misfit)
     exp = explainer.explain_full(recognizer, clip, target)
     seconds = time.perf_counter() - start
     timings = dict(exp.timings, preprocess=prep)

@@ -12,6 +12,7 @@ import ast
 import copy
 import os
 import os.path as osp
+import shutil
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -19,7 +20,7 @@ from mmengine.config import Config, ConfigDict
 
 from ..compat import CheckpointError, load_checkpoint_file
 from ..registry import EXPLAINERS, build_explainer
-from ..structures import add_geometry_meta_keys
+from ..structures import add_geometry_meta_keys, explainer_misfit
 
 #: The explainer presets (package data).
 PRESET_DIR = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
@@ -227,6 +228,141 @@ def test_dataset_cfg(cfg: Config, video: Optional[str],
         f.write(osp.abspath(video) + '\n')
     return dict(type='VideoDataset', ann_file=ann, data_prefix=dict(video=''),
                 pipeline=pipeline, test_mode=True, delimiter='\t')
+
+
+#: Pipeline steps that leave the frame size as it is.
+SIZE_KEEPING_STEPS = frozenset((
+    'DecordInit', 'DecordDecode', 'PyAVInit', 'PyAVDecode',
+    'PyAVDecodeMotionVector',
+    'OpenCVInit', 'OpenCVDecode', 'RawFrameDecode', 'SampleFrames',
+    'UniformSample', 'UniformSampleFrames', 'DenseSampleFrames',
+    'SampleAVAFrames', 'Flip', 'ColorJitter', 'Normalize', 'FormatShape',
+    'FormatGCNInput', 'PackActionInputs', 'Collect', 'ToTensor',
+    'Transpose'))
+#: Crop steps and their size argument (an int, or (w, h) as mmaction2
+#: takes it).
+CROP_STEPS = {'CenterCrop': 'crop_size', 'ThreeCrop': 'crop_size',
+              'TenCrop': 'crop_size', 'RandomCrop': 'size'}
+
+
+def _wh(value) -> Optional[Tuple[int, int]]:
+    if isinstance(value, int) and value > 0:
+        return value, value
+    if isinstance(value, (list, tuple)) and len(value) == 2 and all(
+            isinstance(v, int) and v > 0 for v in value):
+        return int(value[0]), int(value[1])
+    return None
+
+
+def pipeline_clip_size(pipeline: Sequence[dict]
+                       ) -> Optional[Tuple[int, int, str]]:
+    """The (H, W) of the clips a test pipeline makes, when it fixes them.
+
+    A crop (``CenterCrop``, ``ThreeCrop``, ``TenCrop``, ``RandomCrop``) or a
+    ``Resize`` to a fixed (w, h) without ``keep_ratio`` sets the size; steps
+    in :data:`SIZE_KEEPING_STEPS` keep it; a ``Resize`` that keeps the
+    aspect ratio, or any other step, makes it unknown until the next crop.
+
+    Returns:
+        tuple | None: (H, W, the step that set them), or None when the size
+        depends on the video.
+    """
+    size = None
+    for step in pipeline or []:
+        kind = str(step.get('type', '')).split('.')[-1]
+        if kind in CROP_STEPS:
+            wh = _wh(step.get(CROP_STEPS[kind]))
+            size = None if wh is None else (wh[1], wh[0], kind)
+        elif kind == 'Resize':
+            wh = _wh(step.get('scale'))
+            size = (wh[1], wh[0], kind) if wh is not None and not step.get(
+                'keep_ratio', True) else None
+        elif kind not in SIZE_KEEPING_STEPS:
+            size = None
+    return size
+
+
+def check_explainer_fits(exp: dict, pipeline: Sequence[dict],
+                         name: Optional[str] = None) -> None:
+    """Refuse explainer arguments that cannot fit the test pipeline's clips
+    (``anchor_stride`` or ``box_size`` larger than the frame) before any
+    video, when the pipeline fixes the clip size; otherwise each video is
+    checked when it is explained (``ExplainModel``).
+
+    Args:
+        exp (dict): The explainer config.
+        pipeline (list): The test pipeline.
+        name (str, optional): The method's label in the message (eval
+            runs); default the explainer's type.
+
+    Raises:
+        RunError: One line naming the argument, the clip size and the
+            pipeline step that fixes it.
+    """
+    size = pipeline_clip_size(pipeline)
+    if size is None:
+        return
+    height, width, step = size
+    misfit = explainer_misfit(exp, height, width)
+    if misfit:
+        raise RunError(f'bad explainer config ({name or exp.get("type")}):'
+                       f' {misfit} ({step} of the test pipeline)')
+
+
+#: Where DataLoader workers hand decoded clips to the main process (torch
+#: shares tensors through shared memory files there).
+SHM_DIR = '/dev/shm'
+#: Batches each worker keeps ready (torch's default ``prefetch_factor``).
+PREFETCH = 2
+#: The frame size assumed when the pipeline does not fix it (720p).
+UNKNOWN_FRAME = (720, 1280)
+
+
+def sample_bytes(pipeline: Sequence[dict]) -> int:
+    """Bytes of one decoded test sample (uint8 views × T × H × W × 3).
+
+    Views are ``num_clips`` of the sampler times the crops of a
+    ``ThreeCrop`` (3) or ``TenCrop`` (10); the size is
+    :func:`pipeline_clip_size`, or :data:`UNKNOWN_FRAME` when the pipeline
+    does not fix it.
+    """
+    frames, views = 32, 1
+    for step in pipeline or []:
+        kind = str(step.get('type', '')).split('.')[-1]
+        if 'clip_len' in step:
+            frames = int(step.get('clip_len') or 1) * int(
+                step.get('num_clips', 1) or 1)
+        views *= {'ThreeCrop': 3, 'TenCrop': 10}.get(kind, 1)
+    size = pipeline_clip_size(pipeline)
+    height, width = size[:2] if size else UNKNOWN_FRAME
+    return views * frames * height * width * 3
+
+
+def workers_for_shm(num_workers: int, need_bytes: int,
+                    shm_dir: str = SHM_DIR) -> Tuple[int, Optional[str]]:
+    """DataLoader workers that fit the free shared memory.
+
+    Workers pass every decoded clip to the main process through
+    ``shm_dir``; when it is full they hang or die (a container started
+    without a larger ``--shm-size`` fills with a few clips). With less
+    free space than
+    ``num_workers`` × :data:`PREFETCH` samples of ``need_bytes`` the run
+    loads videos in the main process instead.
+
+    Returns:
+        tuple: (workers to use, one line saying why they changed or None).
+    """
+    if num_workers <= 0 or not osp.isdir(shm_dir):
+        return num_workers, None
+    free = shutil.disk_usage(shm_dir).free
+    need = num_workers * PREFETCH * need_bytes
+    if free >= need:
+        return num_workers, None
+    return 0, (f'{shm_dir} has {free / 2**20:.0f} MB free, {num_workers} '
+               f'DataLoader workers need about {need / 2**20:.0f} MB to pass '
+               'clips: loading videos in the main process (num_workers=0, '
+               'slower); free some or enlarge it (docker run --shm-size) to '
+               'use workers')
 
 
 def _under_root(path: str, root: Optional[str]) -> str:

@@ -24,7 +24,8 @@ from ..evaluation.metrics import saliency_metric_classes
 from ..evaluation.report import LABEL_FILE, write_reports
 from ..fileio import file_digest
 from ..scoring import unwrap
-from .config import (RunError, check_test_set, explainer_overrides,
+from .config import (RunError, check_explainer_fits, check_test_set,
+                     explainer_overrides,
                      load_class_names, no_class_names_message,
                      method_label, resolve_explainer,
                      run_fingerprint, runner_config)
@@ -131,6 +132,8 @@ def run_eval(config: str,
     overrides = explainer_overrides(cfg_options)
     methods = [(method_label(s), resolve_explainer(s, cfg, overrides))
                for s in explainers]
+    for label, exp in methods:
+        check_explainer_fits(exp, dataset.get('pipeline') or [], label)
     check_test_set(dataset)
     labels = [m[0] for m in methods]
     if len(set(labels)) != len(labels):

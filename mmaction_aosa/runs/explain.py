@@ -8,11 +8,12 @@ from ..compat import init_dist_cpu_safe, load_state
 from ..engine.hooks import RecordWriterHook
 from ..fileio import file_digest
 from ..scoring import unwrap
-from .config import (RunError, check_test_set, explainer_overrides,
+from .config import (RunError, check_explainer_fits, check_test_set,
+                     explainer_overrides,
                      load_class_names, load_config,
                      no_class_names_message, read_checkpoint,
                      resolve_explainer, run_fingerprint, runner_config,
-                     test_dataset_cfg)
+                     sample_bytes, test_dataset_cfg, workers_for_shm)
 from .runner import build_runner
 from .workdir import WorkDir, lock_work_dir
 
@@ -97,6 +98,7 @@ def run_explain(config: str,
         config, checkpoint, work_dir, video, cfg_options, launcher,
         trust_checkpoint, name)
     exp = resolve_explainer(explainer, cfg, explainer_overrides(cfg_options))
+    check_explainer_fits(exp, dataset.get('pipeline') or [])
     check_test_set(dataset)
     wd = WorkDir(work_dir)
     fingerprint = run_fingerprint(cfg, exp, file_digest(checkpoint), dataset)
@@ -116,10 +118,15 @@ def run_explain(config: str,
                  target=cfg.get('explain_target', None))
     hooks = [dict(type='RecordWriterHook', out_dir=work_dir, vis=vis,
                   class_names=class_names)]
+    workers, shm_note = workers_for_shm(
+        int(cfg.test_dataloader.get('num_workers') or 0),
+        sample_bytes(dataset.get('pipeline') or []))
     rcfg = runner_config(cfg, work_dir, model, dataset,
                          [dict(type='TimePerMap')], hooks, launcher, done,
-                         class_names)
+                         class_names, num_workers=workers)
     runner = build_runner(rcfg, verbose)
+    if shm_note:
+        runner.logger.warning(shm_note)
     if ckpt is not None:
         load_state(unwrap(runner.model).recognizer, ckpt, checkpoint,
                    logger=runner.logger)
@@ -142,8 +149,12 @@ def run_explain(config: str,
                num_skipped=len(done),
                seconds_per_map=metrics.get('time/seconds_per_map'),
                work_dir=work_dir)
+    per_rank = totals.get('per_rank') or []
     if get_rank() == 0:
+        ranks = (' (per rank: ' + ', '.join(map(str, per_rank)) + ')'
+                 if len(per_rank) > 1 else '')
         runner.logger.info(
-            f"explained {out['num_ok']} videos, {out['num_failed']} failed, "
-            f"{out['num_skipped']} already done; outputs in {work_dir}")
+            f"explained {out['num_ok']} videos, {out['num_failed']} failed"
+            f"{ranks}, {out['num_skipped']} already done; outputs in "
+            f'{work_dir}')
     return out

@@ -102,10 +102,36 @@ _held = {}
 LOCK_WAIT_S = 15.0
 
 
+def _holder(fd) -> Optional[int]:
+    """The process id written into a lock file by the run holding it."""
+    try:
+        fd.seek(0)
+        return int(fd.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _alive(pid: Optional[int]) -> bool:
+    if not pid or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
+
+
 def lock_work_dir(path: str) -> None:
     """Create ``path`` and hold an exclusive lock on ``path/.lock`` until
     the process ends, so two runs never write into one work dir (see the
-    "Bad input" section of README.md).
+    "Bad input" section of README.md). The lock file holds the run's
+    process id.
+
+    A run that finds the lock held by a live process refuses at once; when
+    the holder is gone (DataLoader workers of a killed run keep its lock
+    for a few seconds) it waits up to :data:`LOCK_WAIT_S` first.
 
     Raises:
         RunError: the folder cannot be written, or another run holds it.
@@ -116,24 +142,28 @@ def lock_work_dir(path: str) -> None:
         return
     try:
         os.makedirs(path, exist_ok=True)
-        fd = open(osp.join(path, LOCK_FILE), 'a')
+        fd = open(osp.join(path, LOCK_FILE), 'a+')
     except OSError as exc:
         raise RunError(f'cannot write to work dir {path}: '
                        f'{exc.strerror or exc}') from exc
-    # DataLoader workers share the lock of the process that forked them and
-    # outlive a killed run by a few seconds: wait for them before refusing
     deadline = time.monotonic() + LOCK_WAIT_S
     while True:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             break
         except OSError as exc:
-            if time.monotonic() < deadline:
+            pid = _holder(fd)
+            if not _alive(pid) and time.monotonic() < deadline:
                 time.sleep(0.2)
                 continue
             fd.close()
-            raise RunError(f'another run is writing into {path}; wait for '
-                           'it or give another --work-dir') from exc
+            who = f' (process {pid})' if _alive(pid) else ''
+            raise RunError(f'another run{who} is writing into {path}; wait '
+                           'for it or give another --work-dir') from exc
+    fd.seek(0)
+    fd.truncate()
+    fd.write(f'{os.getpid()}\n')
+    fd.flush()
     _held[key] = fd
     remove_stale_temp_files(path)  # left by a killed writer
 

@@ -1,10 +1,13 @@
 """A visualizer in mmaction2's VISUALIZERS that draws saliency heat maps."""
+import logging
 import os
 import os.path as osp
-from typing import Optional, Sequence
+from typing import List, Optional, Sequence
 
 import cv2
 import numpy as np
+from mmengine.dist import is_main_process
+from mmengine.logging import print_log
 from PIL import Image
 
 from mmaction.registry import VISUALIZERS
@@ -23,15 +26,120 @@ def write_gif(path: str, frames: np.ndarray, fps: float = 8.0) -> None:
                        loop=0)
 
 
+def _is_local(backend) -> bool:
+    """mmengine's (or mmaction2's) LocalVisBackend: the overlay mp4 is
+    already a file in ``vis/``; its ``add_video`` would write one PNG per
+    frame, or need moviepy."""
+    return any(c.__name__ == 'LocalVisBackend'
+               for c in type(backend).__mro__)
+
+
+_VIDEO_REFUSED = set()
+
+
+def send_to_backends(visualizer, name: str, grid: Optional[np.ndarray],
+                     video: Optional[np.ndarray] = None, step: int = 0,
+                     fps: float = 8.0) -> List[str]:
+    """Send an overlay to the vis backends of any mmengine visualizer.
+
+    The frame grid goes to every backend through the visualizer's
+    ``add_image`` (local files, TensorBoard, W&B, ...). The overlay video
+    goes to each non-local backend that has ``add_video`` (mmaction2's
+    TensorBoard and W&B backends); one that fails (they need moviepy,
+    which this package does not install) is told once in a warning and
+    skipped from then on. Only the main process sends, as mmengine
+    visualizers do.
+
+    Returns:
+        list: Names of the backends that took the video.
+    """
+    if visualizer is None or not is_main_process():
+        return []
+    if grid is not None:
+        visualizer.add_image(name, grid, step=step)
+    took = []
+    if video is None:
+        return took
+    for key, backend in getattr(visualizer, '_vis_backends', {}).items():
+        kind = type(backend).__name__
+        if _is_local(backend) or not hasattr(backend, 'add_video') or (
+                kind in _VIDEO_REFUSED):
+            continue
+        try:
+            backend.add_video(name, video, step=step, fps=int(round(fps)))
+            took.append(key)
+        except Exception as exc:  # noqa: BLE001 - the image still went
+            _VIDEO_REFUSED.add(kind)
+            why = (str(exc).strip().splitlines() or [''])[0]
+            print_log(f'{kind} did not take the overlay video '
+                      f'({type(exc).__name__}: {why}); it gets the frame '
+                      'grid, the mp4 is in vis/', logger='current',
+                      level=logging.WARNING)
+    return took
+
+
+def save_overlay(name: str, frames: np.ndarray, saliency: np.ndarray,
+                 target: Optional[int] = None, score: Optional[float] = None,
+                 class_names: Optional[Sequence[str]] = None,
+                 alpha: float = 0.5, fps: float = 8.0,
+                 out_dir: Optional[str] = None, out_type: str = 'video',
+                 grid: bool = True, visualizer=None, step: int = 0) -> dict:
+    """Draw one video's overlay, write it, and send it to ``visualizer``.
+
+    Args:
+        name (str): Video id (file stem of the outputs).
+        frames (np.ndarray): T×H×W×3 RGB frames, 0..255.
+        saliency (np.ndarray): T×H×W map.
+        target, score: Class and probability for the label.
+        class_names (Sequence[str], optional): Names for the label.
+        alpha (float): Weight of the heat map in the blend.
+        fps (float): Frame rate of the written video.
+        out_dir (str, optional): Where files go; none if None.
+        out_type (str): ``'video'`` (mp4), ``'gif'`` or ``'none'``.
+        grid (bool): Also write ``<name>.png`` (8 frames, 4 per row).
+        visualizer (Visualizer, optional): Any mmengine visualizer (the
+            runner's); gets the grid and the video (:func:`send_to_backends`).
+        step (int): Step for the vis backends.
+
+    Returns:
+        dict: Paths written, by kind.
+    """
+    if out_type not in ('video', 'gif', 'none'):
+        raise ValueError(f'unknown out_type {out_type!r}')
+    text = None if target is None else label_text(
+        int(target), float(score or 0.0), class_names)
+    drawn = overlay_frames(frames, saliency, alpha, text)
+    written = {}
+    if out_dir:
+        os.makedirs(out_dir, exist_ok=True)
+        if out_type == 'video':
+            written['video'] = osp.join(out_dir, f'{name}.mp4')
+            write_video(written['video'], drawn, fps)
+        elif out_type == 'gif':
+            written['gif'] = osp.join(out_dir, f'{name}.gif')
+            write_gif(written['gif'], drawn, fps)
+    img = frame_grid(drawn) if grid else None
+    if img is not None and out_dir:
+        written['grid'] = osp.join(out_dir, f'{name}.png')
+        with atomic_path(written['grid']) as tmp:
+            if not cv2.imwrite(tmp, img[..., ::-1]):
+                raise RuntimeError(f'cannot write {tmp}')
+    send_to_backends(visualizer, name, img,
+                     drawn if out_type != 'none' else None, step, fps)
+    return written
+
+
 @VISUALIZERS.register_module()
 class SaliencyVisualizer(ActionVisualizer):
     """ActionVisualizer that overlays saliency maps on clips.
 
-    :meth:`add_saliency` writes, for one video, an overlay video (mp4 by
-    OpenCV, or GIF by Pillow: no moviepy needed) and a PNG grid of frames
-    to ``out_dir`` on every rank, and sends the grid to the configured vis
-    backends (local files, TensorBoard, W&B, ...) from rank 0, as mmengine
-    visualizers do.
+    :meth:`add_saliency` writes, for one video, an overlay video (H.264
+    mp4 through PyAV, or GIF by Pillow: no moviepy needed) and a PNG grid
+    of frames to ``out_dir`` on every rank, and sends the grid (and the
+    video, where a backend takes one) to the configured vis backends from
+    rank 0 (:func:`save_overlay`). Any other mmengine visualizer works
+    with :func:`save_overlay` too; this one adds the class names, the
+    blend weight and the frame rate.
 
     Args:
         alpha (float): Weight of the heat map in the blend.
@@ -77,24 +185,6 @@ class SaliencyVisualizer(ActionVisualizer):
         Returns:
             dict: Paths written, by kind.
         """
-        drawn = self.draw_saliency(frames, saliency, target, score)
-        written = {}
-        if out_dir:
-            os.makedirs(out_dir, exist_ok=True)
-            if out_type == 'video':
-                written['video'] = osp.join(out_dir, f'{name}.mp4')
-                write_video(written['video'], drawn, self.fps)
-            elif out_type == 'gif':
-                written['gif'] = osp.join(out_dir, f'{name}.gif')
-                write_gif(written['gif'], drawn, self.fps)
-            elif out_type != 'none':
-                raise ValueError(f'unknown out_type {out_type!r}')
-        if grid:
-            img = frame_grid(drawn)
-            if out_dir:
-                written['grid'] = osp.join(out_dir, f'{name}.png')
-                with atomic_path(written['grid']) as tmp:
-                    if not cv2.imwrite(tmp, img[..., ::-1]):
-                        raise RuntimeError(f'cannot write {tmp}')
-            self.add_image(name, img, step=step)  # vis backends, rank 0
-        return written
+        return save_overlay(name, frames, saliency, target, score,
+                            self.class_names, self.alpha, self.fps, out_dir,
+                            out_type, grid, visualizer=self, step=step)
