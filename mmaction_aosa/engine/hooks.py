@@ -22,6 +22,7 @@ from mmengine.hooks import Hook
 
 from mmaction.registry import HOOKS
 
+from ..adapters import attach_adapter
 from ..explainers.base import denormalize
 from ..fileio import append_line
 from ..models.explain_model import explain_sample, new_record
@@ -166,6 +167,9 @@ class SaliencyHook(_RecordWriter, Hook):
         interval (int): Explain every ``interval``-th test iteration.
         class_names (Sequence[str], optional): For overlay labels.
         out_type (str): ``'video'`` or ``'gif'``.
+        adapter (dict, optional): The recognizer's adapter (type or
+            arguments, see :func:`mmaction_aosa.adapters.build_adapter`);
+            default the automatic choice.
     """
 
     priority = 'LOW'
@@ -176,15 +180,19 @@ class SaliencyHook(_RecordWriter, Hook):
                  target: Optional[int] = None, vis: bool = True,
                  interval: int = 1,
                  class_names: Optional[Sequence[str]] = None,
-                 out_type: str = 'video'):
+                 out_type: str = 'video',
+                 adapter: Optional[dict] = None):
         self._setup_writer(out_dir, vis, class_names, out_type)
         self.explainer = build_explainer(explainer or dict(type='AOSA'))
+        self.adapter = adapter
         self.view = view
         self.target = target
         self.interval = max(int(interval), 1)
 
     def before_test(self, runner) -> None:
         self._begin(runner, osp.join(runner.work_dir, 'saliency'))
+        if self.adapter is not None:
+            attach_adapter(unwrap(runner.model), self.adapter)
         if self.vis and not self.class_names and not getattr(
                 self._visualizer(runner), 'class_names', None):
             runner.logger.warning(

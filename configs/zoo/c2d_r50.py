@@ -1,0 +1,6 @@
+# C2D R50 (Recognizer3D), Kinetics-400.
+# Explained with AOSA; another method: --explainer aosa_approx | gradcam.
+# Random weights unless a checkpoint is given (download it yourself).
+_base_ = ['mmaction::recognition/c2d/c2d_r50-in1k-pre_8xb32-8x8x1-100e_kinetics400-rgb.py',
+          '../_base_/explainers/aosa.py']
+custom_imports = dict(imports=['mmaction_aosa'], allow_failed_imports=False)
