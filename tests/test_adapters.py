@@ -249,6 +249,9 @@ def test_users_choose_the_layer(tsn):
     swin = zoo('swin_t')
     sal = GradCAM(target_layer='backbone.layers.2').explain(swin, x)
     assert sal.shape == (8, 32, 32) and sal.std() > 0
+    # its last norm's output is what the backbone returns, channels-first
+    ref = GradCAM(target_layer='backbone.norm3').explain(swin, x)
+    assert torch.allclose(ref, GradCAM().explain(swin, x), atol=1e-6)
     with pytest.raises(ExplainError, match='no module'):
         GradCAM(target_layer='backbone.nope').explain(tsn, x)
     with pytest.raises(ExplainError, match='convolutional'):

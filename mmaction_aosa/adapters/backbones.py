@@ -163,14 +163,17 @@ def tokens_to_map(tokens: torch.Tensor,
 
 
 def channels_last_output(backbone: nn.Module, module: nn.Module) -> bool:
-    """Whether ``module`` (inside ``backbone``) outputs N×T×h×w×C: Video
-    Swin's stages and blocks, whose output the backbone itself turns
-    channels-first only at its end."""
+    """Whether ``module`` (inside ``backbone``) outputs N×T×h×w×C: in
+    Video Swin every module after the patch embedding (stages, blocks,
+    their norms and MLPs) works channels-last; the backbone turns its
+    output channels-first only at its end."""
     if not is_swin(backbone) or module is backbone:
         return False
-    inside = any(m is module for m in backbone.modules())
-    return inside and bool(class_names(module) & {
-        'BasicLayer', 'SwinTransformerBlock3D', 'PatchMerging'})
+    first = [backbone.patch_embed, getattr(backbone, 'pos_drop', None)]
+    if any(m is not None and any(d is module for d in m.modules())
+           for m in first):
+        return False
+    return any(m is module for m in backbone.modules())
 
 
 # -- Grad-CAM defaults ---------------------------------------------------
