@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test test-zoo bench clean
 
 $(STAMP): requirements.txt setup.py
 	@$(PY) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { \
@@ -21,6 +21,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q tests
+
+# the model-zoo families (configs/zoo) with every method: a few minutes
+test-zoo: $(STAMP)
+	$(BIN)/python -m pytest -q -m slow tests/test_zoo.py
 
 bench: $(STAMP)
 	$(BIN)/python tools/benchmark.py

@@ -15,8 +15,8 @@ install_drn_stub()
 
 import mmaction.models  # noqa: E402,F401  registers mmaction2's models
 
-from . import (datasets, engine, evaluation, explainers, models,  # noqa: E402,F401
-               visualization)
+from . import (adapters, datasets, engine, evaluation, explainers,  # noqa: E402,F401
+               models, visualization)
 from .registry import EXPLAINERS  # noqa: E402
 from .structures import SaliencyRecord, load_map  # noqa: E402
 

@@ -1,13 +1,18 @@
 """Registries of mmaction-aosa.
 
 ``EXPLAINERS`` holds the saliency methods (AOSA, AOSAApprox and the
-baselines). Metrics, hooks, models and visualisers are registered in
+baselines), ``ADAPTERS`` the recognizer adapters (how a model layout is fed,
+scored and read; ``mmaction_aosa/adapters``). Metrics, hooks, models and visualisers are registered in
 mmaction2's own registries so that mmaction2 configs can name them.
 """
 from mmengine.registry import DefaultScope, Registry
 
 EXPLAINERS = Registry(
     'explainer', scope='mmaction_aosa', locations=['mmaction_aosa.explainers'])
+
+ADAPTERS = Registry(
+    'recognizer adapter', scope='mmaction_aosa',
+    locations=['mmaction_aosa.adapters'])
 
 
 def build_explainer(cfg):

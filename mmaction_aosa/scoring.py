@@ -4,32 +4,31 @@ from typing import Optional
 import torch
 from torch import nn
 
+from .adapters import RecognizerAdapter, get_adapter, unwrap
 
-def unwrap(model: nn.Module) -> nn.Module:
-    """The recognizer inside DDP/MMDistributedDataParallel wrappers."""
-    while hasattr(model, 'module') and isinstance(model.module, nn.Module):
-        model = model.module
-    return model
+__all__ = ['Scorer', 'unwrap']
 
 
 class Scorer:
     """Batched class scores of an mmaction2 recognizer.
 
-    ``recognizer(x, mode='tensor')`` returns backbone features; the class
-    logits come from ``extract_feat(x, stage='head')`` (README, "Install
-notes").
-    Inputs are clips in the model's normalised space, B×C×T×H×W; a view
-    axis of length 1 is added for Recognizer3D.
+    Inputs are clips in the model's normalised space, B×C×T×H×W; the
+    recognizer's adapter (:func:`mmaction_aosa.adapters.get_adapter`) turns
+    them into the model's input and its logits (a view axis for
+    Recognizer3D, the frames as segments for Recognizer2D).
 
     Args:
         recognizer (nn.Module): An mmaction2 recognizer (eval mode is set).
         amp (bool): Score under CUDA autocast (float16) when on a GPU.
+        adapter (RecognizerAdapter, optional): Default: the model's.
     """
 
-    def __init__(self, recognizer: nn.Module, amp: bool = False):
+    def __init__(self, recognizer: nn.Module, amp: bool = False,
+                 adapter: Optional[RecognizerAdapter] = None):
         self.model = unwrap(recognizer)
         self.model.eval()
         self.amp = amp
+        self.adapter = adapter or get_adapter(self.model)
         try:
             self.device = next(self.model.parameters()).device
         except StopIteration:
@@ -37,10 +36,10 @@ notes").
 
     def logits(self, clips: torch.Tensor) -> torch.Tensor:
         """B×C×T×H×W clips → B×num_classes logits (graph kept if grads on)."""
-        x = clips.to(self.device).unsqueeze(1)
+        x = clips.to(self.device)
         use_amp = self.amp and x.is_cuda
         with torch.autocast('cuda', enabled=use_amp):
-            out = self.model.extract_feat(x, stage='head')[0]
+            out = self.adapter.logits(self.model, x)
         return out.float()
 
     def probs(self, clips: torch.Tensor) -> torch.Tensor:

@@ -2,7 +2,7 @@
 # The saliency tables of docs/metrics.md on the ground-truth benchmark:
 # every method on the held-out generated clips, for the tiny trained models.
 #
-#   tools/eval_tables.sh [FAMILY ...]     (default: r3d r2plus1d slowfast timesformer)
+#   tools/eval_tables.sh [FAMILY ...]     (default: r3d r2plus1d slowfast timesformer tsm)
 #
 # Environment (all optional):
 #   NUM_VIDEOS  clips per method (default 50)
@@ -29,7 +29,7 @@ N=${NUM_VIDEOS:-50}
 WORK=${WORK:-work_dirs/eval_tables}
 DATA=${DATA:-work_dirs/eval_data/synthetic}
 DEFAULT_METHODS="gradcam aosa_approx aosa aosa:map_form=paper smoothgrad occlusion3d step aosa_cs"
-FAMILIES=${*:-r3d r2plus1d slowfast timesformer}
+FAMILIES=${*:-r3d r2plus1d slowfast timesformer tsm}
 
 if [ -z "${TABLES_ONLY:-}" ] && [ ! -f "$DATA/test/ann.txt" ]; then
     "$PY" tools/make_synthetic.py --out "$DATA/test" --num-videos 50 \
@@ -68,7 +68,7 @@ done
 import json, os.path as osp, sys
 from mmaction_aosa.evaluation import comparison_table
 names = dict(r3d='R3D', r2plus1d='R(2+1)D', slowfast='SlowFast',
-             timesformer='TimeSformer')
+             timesformer='TimeSformer', tsm='TSM')
 work, fams = sys.argv[1], sys.argv[2:]
 paths = {names.get(f, f): osp.join(work, f, 'table', 'metrics.json')
          for f in fams}

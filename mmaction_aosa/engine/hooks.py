@@ -24,6 +24,7 @@ from mmengine.hooks import Hook
 
 from mmaction.registry import HOOKS
 
+from ..adapters import attach_adapter
 from ..explainers.base import denormalize
 from ..fileio import append_line, atomic_write_json, read_json
 from ..models.explain_model import explain_sample, new_record
@@ -221,6 +222,9 @@ class SaliencyHook(_RecordWriter, Hook):
         interval (int): Explain every ``interval``-th test iteration.
         class_names (Sequence[str], optional): For overlay labels.
         out_type (str): ``'video'`` or ``'gif'``.
+        adapter (dict, optional): The recognizer's adapter (type or
+            arguments, see :func:`mmaction_aosa.adapters.build_adapter`);
+            default the automatic choice.
     """
 
     priority = 'LOW'
@@ -231,15 +235,19 @@ class SaliencyHook(_RecordWriter, Hook):
                  target: Optional[int] = None, vis: bool = True,
                  interval: int = 1,
                  class_names: Optional[Sequence[str]] = None,
-                 out_type: str = 'video'):
+                 out_type: str = 'video',
+                 adapter: Optional[dict] = None):
         self._setup_writer(out_dir, vis, class_names, out_type)
         self.explainer = build_explainer(explainer or dict(type='AOSA'))
+        self.adapter = adapter
         self.view = view
         self.target = target
         self.interval = max(int(interval), 1)
 
     def before_test(self, runner) -> None:
         self._begin(runner, osp.join(runner.work_dir, 'saliency'))
+        if self.adapter is not None:
+            attach_adapter(unwrap(runner.model), self.adapter)
         if self.vis and not self._class_names(runner):
             runner.logger.warning(
                 'SaliencyHook: no class names, overlays say "class N"; '

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..scoring import unwrap
+from ..adapters import LooseParams, get_adapter, unwrap
 
 
 def rankdata(x: np.ndarray) -> np.ndarray:
@@ -52,74 +52,16 @@ def spearman(a, b) -> float:
 def model_stages(recognizer: nn.Module) -> List[Tuple[str, List[nn.Module]]]:
     """Stages of a recognizer in cascade order: head first, input last.
 
-    ResNet-like backbones (ResNet3d, R(2+1)D, SlowOnly) give ``layer4`` ..
-    ``layer1`` then the stem; SlowFast pairs the two pathways' stages (with
-    their lateral connections); TimeSformer gives its transformer layers
-    from the last, then the patch embedding. Other backbones: their direct
-    children with parameters, last first.
+    The recognizer's adapter decides
+    (:meth:`mmaction_aosa.adapters.RecognizerAdapter.stages`): ResNet-like
+    backbones give ``layer4`` .. ``layer1`` then the stem, SlowFast pairs
+    its pathways' stages, transformers give their blocks from the last,
+    then the embedding; other backbones their children with parameters.
 
     Returns:
         list: ``[(name, [modules])]``.
     """
-    model = unwrap(recognizer)
-    stages = []
-    head = getattr(model, 'cls_head', None)
-    if head is not None:
-        stages.append(('head', [head]))
-    bb = getattr(model, 'backbone', None)
-    if bb is None:
-        return stages
-    if hasattr(bb, 'slow_path') and hasattr(bb, 'fast_path'):
-        names = list(getattr(bb.slow_path, 'res_layers', []))
-        for name in reversed(names):
-            mods = [getattr(p, name) for p in (bb.slow_path, bb.fast_path)
-                    if hasattr(p, name)]
-            lat = getattr(bb.slow_path, f'{name}_lateral', None)
-            if lat is not None:
-                mods.append(lat)
-            stages.append((name, mods))
-        stem = [getattr(p, 'conv1') for p in (bb.slow_path, bb.fast_path)
-                if hasattr(p, 'conv1')]
-        lat = getattr(bb.slow_path, 'conv1_lateral', None)
-        if lat is not None:
-            stem.append(lat)
-        stages.append(('conv1', stem))
-        return stages
-    if hasattr(bb, 'res_layers'):
-        for name in reversed(list(bb.res_layers)):
-            stages.append((name, [getattr(bb, name)]))
-        if hasattr(bb, 'conv1'):
-            stages.append(('conv1', [bb.conv1]))
-        return stages
-    layers = getattr(getattr(bb, 'transformer_layers', None), 'layers', None)
-    if layers is not None:
-        rest = [m for n, m in bb.named_children()
-                if n not in ('transformer_layers', 'patch_embed')
-                and any(p.requires_grad for p in m.parameters())]
-        n = len(layers)
-        for i in reversed(range(n)):
-            mods = [layers[i]] + (rest if i == n - 1 else [])
-            stages.append((f'layer{i + 1}', mods))
-        own = [p for n_, p in bb.named_parameters(recurse=False)]
-        stem = [bb.patch_embed] if hasattr(bb, 'patch_embed') else []
-        stages.append(('embed', stem + ([_Params(own)] if own else [])))
-        return stages
-    children = [(n, m) for n, m in bb.named_children()
-                if any(True for _ in m.parameters())]
-    for n, m in reversed(children):
-        stages.append((n, [m]))
-    return stages
-
-
-class _Params(nn.Module):
-    """A holder that lets loose parameters (pos_embed, cls_token) be reset."""
-
-    def __init__(self, params):
-        super().__init__()
-        self._loose = list(params)
-
-    def parameters(self, recurse=True):
-        return iter(self._loose)
+    return get_adapter(recognizer).stages(recognizer)
 
 
 @torch.no_grad()
@@ -134,7 +76,7 @@ def randomize_(modules: Sequence[nn.Module], seed: int = 0) -> None:
         torch.manual_seed(seed)
         done = set()
         for top in modules:
-            if isinstance(top, _Params):
+            if isinstance(top, LooseParams):
                 continue
             for m in top.modules():
                 reset = getattr(m, 'reset_parameters', None) or getattr(

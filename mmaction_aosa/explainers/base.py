@@ -8,11 +8,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..scoring import Scorer, unwrap
+from ..adapters import get_adapter
+from ..errors import ExplainError
+from ..scoring import Scorer
 
-
-class ExplainError(ValueError):
-    """Bad input to an explainer (shape, target, non-finite scores)."""
+__all__ = ['BaseExplainer', 'Explanation', 'ExplainError', 'denormalize',
+           'check_positive_int', 'check_choice']
 
 
 @dataclass
@@ -36,19 +37,14 @@ class Explanation:
 
 
 def denormalize(recognizer: nn.Module, inputs: torch.Tensor) -> np.ndarray:
-    """Invert the data_preprocessor's normalisation of one C×T×H×W clip.
+    """Invert the data_preprocessor's normalisation of one C×T×H×W clip
+    (the recognizer's adapter knows how).
 
     Returns:
         np.ndarray: T×H×W×C float32 frames in 0..255 (channel order as the
         model sees it; RGB for mmaction2's standard pipelines).
     """
-    pre = getattr(unwrap(recognizer), 'data_preprocessor', None)
-    x = inputs.detach().float().cpu()
-    if pre is not None and getattr(pre, '_enable_normalize', False):
-        mean = pre.mean.detach().float().cpu().view(-1, 1, 1, 1)
-        std = pre.std.detach().float().cpu().view(-1, 1, 1, 1)
-        x = x * std + mean
-    return x.permute(1, 2, 3, 0).numpy()
+    return get_adapter(recognizer).denormalize(recognizer, inputs)
 
 
 def check_positive_int(name: str, value, minimum: int = 1) -> int:

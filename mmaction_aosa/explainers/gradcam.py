@@ -1,27 +1,21 @@
-"""Grad-CAM (Selvaraju et al., 2017) for 3D CNNs, SlowFast and TimeSformer.
+"""Grad-CAM (Selvaraju et al., 2017) for any recognizer layout.
 
 The feature map is captured with a forward hook (or a forward pre-hook) and
 its gradient with :func:`torch.autograd.grad` on the captured tensor, so no
 module backward hook is involved (mmaction2's own GradCAM uses the
-deprecated ``register_backward_hook`` and fails on TimeSformer).
+deprecated ``register_backward_hook`` and fails on TimeSformer). Which
+layer, and how its output becomes T×h×w maps, is the recognizer adapter's
+knowledge (:meth:`mmaction_aosa.adapters.RecognizerAdapter.cam_target`,
+:meth:`~mmaction_aosa.adapters.RecognizerAdapter.feature_maps`).
 """
-from typing import List, Optional, Tuple
+from typing import Optional
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from ..registry import EXPLAINERS
-from .base import BaseExplainer, ExplainError
+from .base import BaseExplainer
 from .gradients import check_score, target_score
-from .tokens import is_timesformer, tokens_to_map
-
-
-def _get_module(model: nn.Module, name: str) -> nn.Module:
-    try:
-        return model.get_submodule(name)
-    except AttributeError as e:
-        raise ExplainError(f'the model has no module {name!r}') from e
 
 
 @EXPLAINERS.register_module()
@@ -34,17 +28,22 @@ class GradCAM(BaseExplainer):
     their weighted sums are upsampled and added before the ReLU: Grad-CAM on
     the concatenated channel set. The ReLU therefore always comes after the
     upsampling (for a single map this differs from ReLU-then-upsample only
-    next to zero crossings). TimeSformer's patch tokens are reshaped to
-    T×h×w (cls token dropped).
+    next to zero crossings).
 
-    Default layer: the backbone's output (the last conv stage of ResNet3d,
-    R(2+1)D, both pathways of SlowFast); for TimeSformer the input of the
-    last transformer layer (its output's patch tokens get no gradient: only
-    the cls token reaches the head).
+    Default layer (the adapter's choice): the backbone's output (the last
+    conv stage of ResNet3d, R(2+1)D, X3D, C2D, SlowOnly, Video Swin, both
+    pathways of SlowFast; for 2D models the B·T segment maps regrouped
+    into B×C×T×h×w); C3D's last conv stage ``conv5b`` (its backbone ends in
+    fully connected layers); the input of the last transformer layer or
+    block for TimeSformer and MViT (their output's patch tokens get no
+    gradient: only the cls token reaches the head) and for UniFormerV2's
+    ViT blocks. Tokens are reshaped to T×h×w (cls
+    tokens dropped).
 
     Args:
         target_layer (str, optional): Dotted name of the module (in the
-            recognizer) whose output is used, e.g. ``'backbone.layer3'``.
+            recognizer) whose output is used, e.g. ``'backbone.layer3'``;
+            overrides the adapter's choice.
         score (str): y is the target logit (``'logit'``, Grad-CAM's choice,
             default) or its softmax probability (``'prob'``).
         amp (bool): Score under CUDA autocast when on a GPU.
@@ -53,75 +52,40 @@ class GradCAM(BaseExplainer):
     def __init__(self, target_layer: Optional[str] = None,
                  score: str = 'logit', amp: bool = False):
         super().__init__(amp=amp)
+        if target_layer is not None and not isinstance(target_layer, str):
+            raise ValueError('target_layer must be a dotted module name, '
+                             f'got {target_layer!r}')
         self.target_layer = target_layer
         self.score = check_score(score)
 
-    def _hook_point(self, model: nn.Module):
-        """(module, 'output' | 'input'): where the feature map is captured."""
-        if self.target_layer is not None:
-            module = _get_module(model, self.target_layer)
-            return module, 'output'
-        backbone = getattr(model, 'backbone', None)
-        if backbone is None:
-            raise ExplainError('GradCAM needs a recognizer with a backbone; '
-                               f'{type(model).__name__} has none')
-        if is_timesformer(backbone):
-            layers = getattr(backbone.transformer_layers, 'layers', None)
-            if not layers:
-                raise ExplainError('TimeSformer without transformer layers')
-            return layers[-1], 'input'
-        return backbone, 'output'
-
-    def _maps(self, captured, model) -> Tuple[List[torch.Tensor], nn.Module]:
-        """The captured tensors (tuples flattened) and the backbone."""
-        backbone = getattr(model, 'backbone', None)
-        tensors = []
-        for c in captured:
-            if isinstance(c, (tuple, list)):
-                tensors.extend(t for t in c if isinstance(t, torch.Tensor))
-            elif isinstance(c, torch.Tensor):
-                tensors.append(c)
-        if not tensors:
-            raise ExplainError('GradCAM captured no feature map')
-        return tensors, backbone
-
     def _saliency(self, scorer, x, target, base_score, timings):
-        model = scorer.model
-        module, where = self._hook_point(model)
+        model, adapter = scorer.model, scorer.adapter
+        cam = adapter.cam_target(model, x, self.target_layer)
         captured = []
-
-        if where == 'input':
-            handle = module.register_forward_pre_hook(
-                lambda mod, args: captured.append(args[0]))
+        if cam.where == 'input':
+            handle = cam.module.register_forward_pre_hook(
+                lambda mod, args: captured.append(tuple(args)))
         else:
-            handle = module.register_forward_hook(
+            handle = cam.module.register_forward_hook(
                 lambda mod, args, out: captured.append(out))
+        T, H, W = x.shape[1:]
         try:
             with torch.enable_grad():
                 clip = x[None].clone().requires_grad_(True)
                 f = target_score(scorer, clip, target, self.score)
-                feats, backbone = self._maps(captured, model)
+                maps = adapter.feature_maps(model, cam, captured, T)
                 grads = torch.autograd.grad(
-                    f.sum(), feats, allow_unused=True)
+                    f.sum(), [t for t, _ in maps], allow_unused=True)
         finally:
             handle.remove()
-        T, H, W = x.shape[1:]
         total = torch.zeros(1, 1, T, H, W, device=x.device)
-        for feat, grad in zip(feats, grads):
-            feat = feat.detach()
-            grad = torch.zeros_like(feat) if grad is None else grad.detach()
-            if feat.dim() == 3 and backbone is not None and is_timesformer(
-                    backbone):
-                feat = tokens_to_map(feat, backbone)
-                grad = tokens_to_map(grad, backbone)
-            if feat.dim() != 5:
-                raise ExplainError(
-                    'GradCAM needs a convolutional feature map N×C×T×h×w '
-                    f'(or TimeSformer tokens); the layer gave '
-                    f'{tuple(feat.shape)}. Name a conv stage with '
-                    '`target_layer`.')
+        for (raw, to_map), grad in zip(maps, grads):
+            raw = raw.detach()
+            grad = torch.zeros_like(raw) if grad is None else grad.detach()
+            feat, grad = to_map(raw), to_map(grad)
             weights = grad.mean(dim=(2, 3, 4), keepdim=True)
-            cam = (weights * feat).sum(1, keepdim=True)[:1].float()
+            cam_map = (weights * feat).sum(1, keepdim=True)[:1].float()
             total += F.interpolate(
-                cam, size=(T, H, W), mode='trilinear', align_corners=False)
+                cam_map, size=(T, H, W), mode='trilinear',
+                align_corners=False)
         return F.relu(total)[0, 0]

@@ -1,14 +1,18 @@
-"""Attention rollout (Abnar & Zuidema, 2020) for TimeSformer.
+"""Attention rollout (Abnar & Zuidema, 2020) for TimeSformer and
+UniFormerV2.
 
+Which modules hold attention and the token grid come from the recognizer
+adapter (:meth:`mmaction_aosa.adapters.RecognizerAdapter.attention`).
 mmaction2 1.2.0's attention blocks (``DividedTemporalAttentionWithNorm``,
 ``DividedSpatialAttentionWithNorm`` in ``mmaction/models/common/
-transformer.py``, and mmcv's ``MultiheadAttention`` for joint and space-only
-attention) call their ``nn.MultiheadAttention`` and keep only output ``[0]``,
-discarding the weights. We capture them without touching the model's code:
-a forward *pre*-hook on each inner ``nn.MultiheadAttention`` asks for the
-per-head weights (``need_weights=True, average_attn_weights=False``; the
-attention output is unchanged) and a forward hook records them. The hooks
-live only for the one forward pass of :class:`AttentionRollout`.
+transformer.py``, mmcv's ``MultiheadAttention`` for joint and space-only
+attention, UniFormerV2's ``ResidualAttentionBlock``) call their
+``nn.MultiheadAttention`` and keep only output ``[0]``, discarding the
+weights. We capture them without touching the model's code: a forward
+*pre*-hook on each inner ``nn.MultiheadAttention`` asks for the per-head
+weights (``need_weights=True, average_attn_weights=False``; the attention
+output is unchanged) and a forward hook records them. The hooks live only
+for the one forward pass of :class:`AttentionRollout`.
 
 Rollout: with Â = ½A + ½I per attention (A fused over heads; ½I for the
 residual), the relevance of the input tokens for the cls token is the cls
@@ -21,44 +25,40 @@ space-time attention (no (1+P·T)² matrix is formed):
 * spatial attention: in frame t, the tokens [cls, patches of t] attend to
   each other (weights T×(P+1)×(P+1)); the cls output is the mean over frames
   of the per-frame cls rows.
+
+Per-frame attention (TimeSformer's space-only attention, UniFormerV2's ViT
+blocks) is rolled out frame by frame from the mean of the frames' cls
+tokens. For UniFormerV2 that is the path of its per-frame class tokens
+into the output; its global blocks' cross-attention and its local
+(convolutional) relation aggregators are not rolled out.
 """
-from typing import List, Tuple
+from typing import List, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..adapters import attention_modules
 from ..registry import EXPLAINERS
 from .base import BaseExplainer, ExplainError
-from .tokens import is_timesformer, token_grid
 
 HEAD_FUSIONS = ('mean', 'max', 'min')
 
 
-def _kind(parent: nn.Module, backbone: nn.Module) -> str:
-    name = type(parent).__name__
-    if name == 'DividedTemporalAttentionWithNorm':
-        return 'temporal'
-    if name == 'DividedSpatialAttentionWithNorm':
-        return 'spatial'
-    if getattr(backbone, 'attention_type', None) == 'space_only':
-        return 'frame'
-    return 'joint'
+def capture_attention(
+        scorer, modules: Union[nn.Module, Sequence[Tuple[str, nn.Module]]],
+        clip: torch.Tensor) -> List[Tuple[str, torch.Tensor]]:
+    """Run one forward pass and return (kind, per-head weights) per call.
 
-
-def attention_modules(backbone: nn.Module) -> List[Tuple[str, nn.Module]]:
-    """(kind, nn.MultiheadAttention) of every attention, in model order."""
-    out = []
-    for parent in backbone.modules():
-        inner = getattr(parent, 'attn', None)
-        if isinstance(inner, nn.MultiheadAttention):
-            out.append((_kind(parent, backbone), inner))
-    return out
-
-
-def capture_attention(scorer, backbone: nn.Module,
-                      clip: torch.Tensor) -> List[Tuple[str, torch.Tensor]]:
-    """Run one forward pass and return (kind, per-head weights) per call."""
+    Args:
+        scorer (Scorer): The model.
+        modules: ``(kind, nn.MultiheadAttention)`` pairs (an
+            :class:`~mmaction_aosa.adapters.AttentionLayout`'s ``modules``),
+            or a backbone whose attention modules are looked up.
+        clip (Tensor): 1×C×T×H×W.
+    """
+    if isinstance(modules, nn.Module):
+        modules = attention_modules(modules)
     records = []
     handles = []
 
@@ -66,7 +66,7 @@ def capture_attention(scorer, backbone: nn.Module,
         kwargs = dict(kwargs, need_weights=True, average_attn_weights=False)
         return args, kwargs
 
-    for kind, module in attention_modules(backbone):
+    for kind, module in modules:
         handles.append(
             module.register_forward_pre_hook(ask_weights, with_kwargs=True))
         handles.append(module.register_forward_hook(
@@ -83,11 +83,14 @@ def capture_attention(scorer, backbone: nn.Module,
 
 @EXPLAINERS.register_module()
 class AttentionRollout(BaseExplainer):
-    """Attention rollout of a TimeSformer, upsampled to T×H×W.
+    """Attention rollout of a TimeSformer or UniFormerV2, upsampled to
+    T×H×W.
 
     Class-agnostic (as in Abnar & Zuidema): ``target`` is recorded but does
-    not change the map. Supports divided space-time (TimeSformer's default),
-    joint space-time and space-only attention.
+    not change the map. Supports TimeSformer's divided space-time (its
+    default), joint space-time and space-only attention, and UniFormerV2's
+    per-frame attention. Models without such attention (CNNs, MViT's
+    pooled attention, Swin's windows) raise ExplainError.
 
     Args:
         head_fusion (str): How heads are fused into A: ``'mean'`` (default,
@@ -124,23 +127,19 @@ class AttentionRollout(BaseExplainer):
         return (1 - self.residual_weight) * w + self.residual_weight * eye
 
     def _saliency(self, scorer, x, target, base_score, timings):
-        model = scorer.model
-        backbone = getattr(model, 'backbone', None)
-        if backbone is None or not is_timesformer(backbone) or not (
-                attention_modules(backbone)):
-            name = type(backbone if backbone is not None else model).__name__
-            raise ExplainError('AttentionRollout needs a TimeSformer '
-                               f'backbone with attention; {name} has none')
-        T, gh, gw = token_grid(backbone)
-        if x.shape[1] != T:
-            raise ExplainError(f'this TimeSformer takes {T} frames, '
-                               f'the clip has {x.shape[1]}')
+        layout = scorer.adapter.attention(scorer.model)
+        T, gh, gw = layout.grid
+        if x.shape[1] != layout.num_frames:
+            raise ExplainError(
+                f'this {layout.family} takes {layout.num_frames} frames, '
+                f'the clip has {x.shape[1]}')
         P = gh * gw
-        records = capture_attention(scorer, backbone, x[None])
+        records = capture_attention(scorer, layout.modules, x[None])
         if not records:
             raise ExplainError('no attention weights were captured')
         dev = x.device
-        if getattr(backbone, 'attention_type', None) == 'space_only':
+        per_frame = all(kind == 'frame' for kind, _ in records)
+        if per_frame:
             # per-frame tokens [cls, P patches]; output = mean of frame cls
             r = torch.zeros(T, P + 1, dtype=torch.float64, device=dev)
             r[:, 0] = 1.0 / T
@@ -167,8 +166,7 @@ class AttentionRollout(BaseExplainer):
                     r_cls, R = u[0], u[1:].reshape(P, T)
             rel = R.t().reshape(T, gh, gw)
         timings['num_attentions'] = len(records)
-        H, W = x.shape[2:]
         out = F.interpolate(
-            rel[None, None].float(), size=(T, H, W), mode='trilinear',
-            align_corners=False)
+            rel[None, None].float(), size=tuple(x.shape[1:]),
+            mode='trilinear', align_corners=False)
         return out[0, 0]

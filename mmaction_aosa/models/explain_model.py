@@ -4,9 +4,11 @@
 ``tools/eval_saliency.py`` give mmengine's Runner as its model. Its
 ``test_step`` turns each test sample into a
 :class:`~mmaction_aosa.structures.SaliencyRecord`: it runs the recognizer's
-own data_preprocessor once, picks one view, and asks the explainer for the
-map (or reads the map an earlier run saved). Failures become records with
-an error; they never stop the run.
+own data_preprocessor once, splits the sample into views and picks one
+(the recognizer's adapter knows how: a 3D model's clips, a 2D model's
+segments), and asks the explainer for the map (or reads the map an earlier
+run saved). Failures become records with an error; they never stop the
+run.
 """
 import os.path as osp
 import time
@@ -19,26 +21,14 @@ from torch import nn
 
 from mmaction.registry import MODELS
 
+from ..adapters import attach_adapter, get_adapter, pick_view
 from ..registry import build_explainer
 from ..scoring import Scorer
 from ..structures import (ERROR_KEY, VIDEO_ID_KEY, VIDEO_PATH_KEY,
-                          SaliencyRecord, explainer_misfit, view_geometry)
+                          SaliencyRecord, explainer_misfit)
 
-
-def pick_view(num_views: int, view: Union[str, int]) -> int:
-    """Index of the view to explain among a multi-view test sample.
-
-    ``'center'`` takes ``num_views // 2``: with mmaction2's crop-major view
-    order (FormatShape stacks crops × clips) that is the middle crop of the
-    middle clip for ThreeCrop × an odd or even number of clips, and the only
-    view of a single-view pipeline.
-    """
-    if view == 'center':
-        return num_views // 2
-    view = int(view)
-    if not -num_views <= view < num_views:
-        raise ValueError(f'view {view} out of range for {num_views} views')
-    return view % num_views
+__all__ = ['ExplainContext', 'ExplainModel', 'explain_sample', 'load_sample',
+           'new_record', 'pick_view', 'preprocess']
 
 
 @dataclass
@@ -73,17 +63,21 @@ def new_record(sample) -> SaliencyRecord:
 
 
 def preprocess(recognizer: nn.Module, inputs, sample, view):
-    """The recognizer's data_preprocessor on one raw sample.
+    """The recognizer's data_preprocessor on one raw sample, split into
+    views by the recognizer's adapter; one view picked.
 
     Returns:
         tuple: the chosen view's clip C×T×H×W (normalised), the view index,
-        and the preprocessed data sample.
+        and the view's geometry (source frames, resize, crop).
     """
     batch = recognizer.data_preprocessor(
         dict(inputs=[inputs], data_samples=[sample]), False)
-    clip_views = batch['inputs'][0]  # views × C × T × H × W
-    v = pick_view(clip_views.shape[0], view)
-    return clip_views[v], v, batch['data_samples'][0]
+    meta = batch['data_samples'][0].metainfo
+    adapter = get_adapter(recognizer)
+    views = adapter.split_views(recognizer, batch['inputs'][0], meta)
+    v = adapter.pick_view(views, meta, view)
+    clip = views[v]
+    return clip, v, adapter.view_geometry(meta, v, clip.shape[1])
 
 
 def explain_sample(recognizer: nn.Module, explainer, inputs, sample,
@@ -102,7 +96,7 @@ def explain_sample(recognizer: nn.Module, explainer, inputs, sample,
         target (int, optional): Class to explain; default the top-1.
     """
     start = time.perf_counter()
-    clip, v, sample = preprocess(recognizer, inputs, sample, view)
+    clip, v, geometry = preprocess(recognizer, inputs, sample, view)
     prep = time.perf_counter() - start
     # the clip size is known only now when the pipeline does not fix it
     misfit = explainer_misfit(explainer.params(), *clip.shape[-2:])
@@ -119,7 +113,7 @@ def explain_sample(recognizer: nn.Module, explainer, inputs, sample,
                                                  exp.probs)
     record.method, record.params = explainer.name, explainer.params()
     record.view, record.seconds, record.timings = v, seconds, timings
-    record.geometry = view_geometry(sample.metainfo, v)
+    record.geometry = geometry
     record.clip = clip.detach().cpu()
     return record
 
@@ -132,7 +126,7 @@ def load_sample(recognizer: nn.Module, inputs, sample, record: SaliencyRecord,
     probability is scored again on it; the map's recorded seconds are kept.
     """
     saved = SaliencyRecord.from_npz(path, record.video)
-    clip, v, sample = preprocess(recognizer, inputs, sample, saved.view)
+    clip, v, geometry = preprocess(recognizer, inputs, sample, saved.view)
     if tuple(saved.saliency.shape) != tuple(clip.shape[1:]):
         raise ValueError(f'the map in {path} is {tuple(saved.saliency.shape)}'
                          f', the clip is {tuple(clip.shape[1:])}')
@@ -143,7 +137,7 @@ def load_sample(recognizer: nn.Module, inputs, sample, record: SaliencyRecord,
     record.method, record.params = saved.method, saved.params
     record.view, record.seconds, record.timings = (v, saved.seconds,
                                                    saved.timings)
-    record.geometry = view_geometry(sample.metainfo, v)
+    record.geometry = geometry
     record.clip = clip.detach().cpu()
     return record
 
@@ -166,6 +160,10 @@ class ExplainModel(BaseModel):
             it exists instead of explaining.
         require_maps (bool): A video without a map there fails instead of
             being explained.
+        adapter (dict, optional): The recognizer's adapter
+            (``dict(type=...)`` of a registered one, or arguments of the
+            automatic choice, e.g. ``dict(cam_layer='backbone.layer3')``);
+            default the automatic choice (docs/architecture.md).
     """
 
     def __init__(self,
@@ -175,12 +173,15 @@ class ExplainModel(BaseModel):
                  target: Optional[int] = None,
                  maps_dir: Optional[str] = None,
                  require_maps: bool = False,
+                 adapter: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         if explainer is None and not (maps_dir and require_maps):
             raise ValueError('ExplainModel needs an explainer unless every '
                              'map is read (maps_dir and require_maps)')
         self.recognizer = MODELS.build(recognizer)
+        if adapter is not None:
+            attach_adapter(self.recognizer, adapter)
         # share the recognizer's preprocessor (normalisation, NCTHW stacking)
         self.data_preprocessor = self.recognizer.data_preprocessor
         self.explainer = None if explainer is None else build_explainer(

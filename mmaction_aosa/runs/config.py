@@ -19,6 +19,7 @@ import torch
 from mmengine.config import Config, ConfigDict
 
 from ..compat import CheckpointError, load_checkpoint_file
+from ..adapters import build_adapter
 from ..registry import EXPLAINERS, build_explainer
 from ..structures import add_geometry_meta_keys, explainer_misfit
 
@@ -83,6 +84,23 @@ def check_explainer(exp: dict) -> dict:
     except (TypeError, ValueError, KeyError) as exc:
         raise RunError(f'bad explainer config {exp}: {exc}') from exc
     return exp
+
+
+def adapter_cfg(cfg: Config) -> Optional[dict]:
+    """The config's ``adapter`` (the recognizer adapter's type or
+    arguments, docs/architecture.md), checked by building it once; None
+    when the config has none (the automatic choice)."""
+    spec = cfg.get('adapter')
+    if spec is None:
+        return None
+    if not isinstance(spec, dict):
+        raise RunError(f'adapter must be a dict, got {spec!r}')
+    spec = _as_dict(spec)
+    try:
+        build_adapter(copy.deepcopy(spec))
+    except ValueError as exc:
+        raise RunError(str(exc)) from exc
+    return spec
 
 
 def explainer_overrides(cfg_options: Optional[dict]) -> dict:
@@ -426,12 +444,13 @@ def run_fingerprint(cfg: Config, explainer: dict,
                     checkpoint_sha256: Optional[str], dataset: dict) -> dict:
     """What decides a run's maps (``WORK_DIR/run.json``): the explainer,
     the checkpoint's bytes, the model, the test pipeline, where the videos
-    come from, the explained view and target."""
+    come from, the explained view and target, the recognizer adapter."""
     return dict(explainer=explainer, checkpoint_sha256=checkpoint_sha256,
                 model=_as_dict(cfg.model), pipeline=test_pipeline_of(cfg),
                 data=data_identity(dataset),
                 view=cfg.get('explain_view', 'center'),
-                target=cfg.get('explain_target', None))
+                target=cfg.get('explain_target', None),
+                adapter=adapter_cfg(cfg))
 
 
 def runner_config(cfg: Config, work_dir: str, model: dict, dataset: dict,

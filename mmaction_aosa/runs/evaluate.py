@@ -24,10 +24,9 @@ from ..evaluation.metrics import saliency_metric_classes
 from ..evaluation.report import LABEL_FILE, write_reports
 from ..fileio import file_digest
 from ..scoring import unwrap
-from .config import (RunError, check_explainer_fits, check_test_set,
-                     explainer_overrides,
-                     load_class_names, no_class_names_message,
-                     method_label, resolve_explainer,
+from .config import (RunError, adapter_cfg, check_explainer_fits,
+                     check_test_set, explainer_overrides, load_class_names,
+                     no_class_names_message, method_label, resolve_explainer,
                      run_fingerprint, runner_config)
 from .explain import (explainer_text, prepare, recognizer_cfg,
                       weights_text, writer_totals)
@@ -175,6 +174,7 @@ def run_eval(config: str,
         model = dict(type='ExplainModel', recognizer=recognizer_cfg(cfg),
                      explainer=exp, view=cfg.get('explain_view', 'center'),
                      target=cfg.get('explain_target', None),
+                     adapter=adapter_cfg(cfg),
                      maps_dir=map_dirs.get(label,
                                            osp.join(method_dir, 'maps')),
                      require_maps=reads)

@@ -8,9 +8,9 @@ from ..compat import init_dist_cpu_safe, load_state
 from ..engine.hooks import RecordWriterHook
 from ..fileio import file_digest
 from ..scoring import unwrap
-from .config import (RunError, check_explainer_fits, check_test_set,
-                     explainer_overrides,
-                     load_class_names, load_config,
+from .config import (RunError, adapter_cfg, check_explainer_fits,
+                     check_test_set, explainer_overrides, load_class_names,
+                     load_config,
                      no_class_names_message, read_checkpoint,
                      resolve_explainer, run_fingerprint, runner_config,
                      sample_bytes, test_dataset_cfg, workers_for_shm)
@@ -115,7 +115,8 @@ def run_explain(config: str,
     class_names = load_class_names(cfg, ckpt, config)
     model = dict(type='ExplainModel', recognizer=recognizer_cfg(cfg),
                  explainer=exp, view=cfg.get('explain_view', 'center'),
-                 target=cfg.get('explain_target', None))
+                 target=cfg.get('explain_target', None),
+                 adapter=adapter_cfg(cfg))
     hooks = [dict(type='RecordWriterHook', out_dir=work_dir, vis=vis,
                   class_names=class_names)]
     workers, shm_note = workers_for_shm(

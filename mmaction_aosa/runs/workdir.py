@@ -24,7 +24,7 @@ RUN_FILE = 'run.json'
 OLD_SUMMARY_FILE = 'summary.json'
 #: Parts of a run's fingerprint, in the order a difference is reported.
 FINGERPRINT_KEYS = ('explainer', 'checkpoint_sha256', 'model', 'pipeline',
-                    'data', 'view', 'target')
+                    'data', 'view', 'target', 'adapter')
 
 
 def plain(value):

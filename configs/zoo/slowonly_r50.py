@@ -1,0 +1,8 @@
+# SlowOnly R50 4x16x1, Kinetics-400 (Recognizer3D). Test: 10 clips x
+# ThreeCrop; explained is the middle clip of the centre crop.
+#   python tools/explain.py configs/zoo/slowonly_r50.py [CHECKPOINT] --explainer aosa
+# Inherit it with an explainer preset for a config of your own (README,
+# "Explain your own model").
+_base_ = ('mmaction::recognition/slowonly/'
+          'slowonly_r50_8xb16-4x16x1-256e_kinetics400-rgb.py')
+custom_imports = dict(imports=['mmaction_aosa'], allow_failed_imports=False)
