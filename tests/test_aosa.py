@@ -174,3 +174,55 @@ def test_boxes_too_large_or_invalid_are_refused(red_detector):
     with pytest.raises(ExplainError, match='larger than the clip'):
         EXPLAINERS.build(dict(type='AOSA', anchor_stride=500)).explain(
             red_detector, x, 0)
+
+
+def test_tube_lsq_recovers_additive_tube_effects():
+    # four disjoint 1-frame tubes, each mask joins one partner (the last
+    # picks itself, as the authors' grouping does when every similarity is
+    # negative): if the drops add over the tubes a mask occludes, least
+    # squares (tiny ridge) give back each tube's own effect, and the map
+    # paints it on the tube's box
+    boxes = torch.tensor([[[0, 0, 2, 2]], [[2, 0, 4, 2]], [[0, 2, 2, 4]],
+                          [[2, 2, 4, 4]]], dtype=torch.int32)
+    groups = torch.tensor([[0, 1], [1, 2], [2, 3], [3, 3]])
+    tubes = Tubes(boxes, groups, 4, 4)
+    effect = torch.tensor([0.5, 0.1, -0.05, 0.2], dtype=torch.float64)
+    base = 0.9
+    scores = base - torch.stack([effect[g.unique()].sum() for g in groups])
+    sal = saliency_map(tubes, scores, base, 'tube_lsq', ridge=1e-9)[0]
+    expect = torch.zeros(4, 4, dtype=torch.float64)
+    for j, (x0, y0, x1, y1) in enumerate(boxes[:, 0].tolist()):
+        expect[y0:y1, x0:x1] = effect[j]
+    assert torch.allclose(sal.double(), expect, atol=1e-6)
+    # the authors' sum of drops mixes each tube with its partner instead
+    mixed = saliency_map(tubes, scores, base, 'sum_drop')[0]
+    assert int(mixed.argmax()) != int(sal.argmin())
+    assert not torch.allclose(mixed.double() / mixed.abs().max(),
+                              expect / expect.abs().max(), atol=0.05)
+    # the ridge shrinks towards 0 and must be positive
+    shrunk = saliency_map(tubes, scores, base, 'tube_lsq', ridge=10.0)[0]
+    assert shrunk.abs().max() < sal.abs().max()
+    with pytest.raises(ValueError, match='ridge'):
+        EXPLAINERS.build(dict(type='AOSA', map_form='tube_lsq', ridge=0))
+    with pytest.raises(ValueError, match='smoothing'):
+        EXPLAINERS.build(dict(type='AOSA', smoothing=-1))
+
+
+def test_smoothing_blurs_each_frame_by_a_fraction_of_the_box(red_detector):
+    frames, boxes = _clip()
+    x = normalise(frames)
+    common = dict(type='AOSA', anchor_stride=4, box_size=8,
+                  map_form='tube_lsq')
+    raw = EXPLAINERS.build(common).explain(red_detector, x)
+    smooth = EXPLAINERS.build(dict(common, smoothing=0.25)).explain(
+        red_detector, x)
+    assert smooth.shape == raw.shape and torch.isfinite(smooth).all()
+    # the same map, blurred with σ = 0.25 × 8 = 2 px in each frame
+    from mmaction_aosa.blur import blur_clip
+    assert torch.allclose(smooth, blur_clip(raw[None], 13, 2.0)[0],
+                          atol=1e-6)
+    # blurring keeps the peak on the object in every frame
+    for t in range(12):
+        y, xx = np.unravel_index(int(smooth[t].argmax()), smooth[t].shape)
+        bx, by, bw, bh = boxes[t]
+        assert bx - 4 <= xx < bx + bw + 4 and by - 4 <= y < by + bh + 4

@@ -104,6 +104,9 @@ def load_clips(family: str, split: str, num_videos: int):
     return model, clips
 
 
+#: AOSA arguments that only change the map step (tubes and scores shared).
+MAP_STEP_ARGS = ('map_form', 'ridge', 'smoothing')
+
 #: Map forms tried here before they earn a place in tubes/maps.py.
 EXTRA_FORMS = ('density_drop', )
 
@@ -133,11 +136,11 @@ def run_family(family, clips, model, variants, steps, out):
     from mmaction_aosa.explainers import AOSA, denormalize
     from mmaction_aosa.registry import build_explainer
     from mmaction_aosa.scoring import Scorer
-    from mmaction_aosa.tubes.maps import saliency_map
-    # AOSA variants that differ only in map_form share tubes and scores
+    # AOSA variants that differ only in the map step share tubes and scores
     shared = {}
     for name, exp in variants:
-        key = json.dumps({k: v for k, v in exp.items() if k != 'map_form'},
+        key = json.dumps({k: v for k, v in exp.items()
+                          if k not in MAP_STEP_ARGS},
                          sort_keys=True, default=str)
         shared.setdefault(key, []).append((name, exp))
     rows = {name: [] for name, _ in variants}
@@ -161,9 +164,11 @@ def run_family(family, clips, model, variants, steps, out):
                 maps = {}
                 for name, exp in group:
                     form = exp.get('map_form', explainer.map_form)
-                    maps[name] = (extra_form(form, tubes, scores, base)
-                                  if form in EXTRA_FORMS else
-                                  saliency_map(tubes, scores, base, form))
+                    if form in EXTRA_FORMS:
+                        maps[name] = extra_form(form, tubes, scores, base)
+                    else:
+                        maps[name] = build_explainer(exp).make_map(
+                            tubes, scores, base)
             else:
                 e = explainer.explain_full(model, clip)
                 target, secs = e.target, time.perf_counter() - t0

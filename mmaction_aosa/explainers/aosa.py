@@ -6,24 +6,40 @@ scores make the map (docs/methods.md, "AOSA"). The tubes, the integration
 and the map step live in :mod:`mmaction_aosa.tubes`; this class chooses
 among their options and scores the masks.
 """
+import math
 import time
 from typing import Optional, Sequence, Union
 
 import numpy as np
 import torch
 
+from ..blur import blur_clip
 from ..registry import EXPLAINERS
 from ..scoring import Scorer
 from ..tubes.flow import FLOW_INPUTS, FLOW_METHODS, clip_flow
 from ..tubes.grouping import (COOCCURRENCES, flow_cosine_groups,
                               motion_cosine, top_k_partners)
-from ..tubes.maps import check_map_form, saliency_map
+from ..tubes.maps import (check_map_form, evidence_first, evidence_tubes,
+                          saliency_map, tubes_region)
 from ..tubes.masks import Tubes, tube_boxes
 from ..tubes.tracking import (TRACKINGS, anchor_grid, track_points,
                               track_points_integer)
 from .base import (BaseExplainer, ExplainError, check_choice,
                    check_positive_int, denormalize)
 from .conditional import conditional_fill
+
+
+def check_nonnegative(name: str, value, strict: bool = False) -> float:
+    """``value`` as a float, refused if negative (or zero with ``strict``)
+    or not finite."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f'{name} must be a number, got {value!r}') from None
+    if not math.isfinite(v) or v < 0 or (strict and v == 0):
+        kind = 'positive' if strict else 'non-negative'
+        raise ValueError(f'{name} must be {kind}, got {value!r}')
+    return v
 
 
 def check_box_size(box_size) -> tuple:
@@ -60,10 +76,22 @@ class AOSA(BaseExplainer):
             (paper: 8 at 112 px, 10 for SlowFast at 256 px).
         box_size (int | tuple): h×w of the occluding box (paper: 2s).
         num_cooccurring (int): K, tubes merged into each mask (paper: 3).
-        map_form (str): ``'mean_drop'``, ``'sum_drop'`` (the authors' code)
-            or ``'eq2'`` (the paper's Eq. 2 read literally); see
-            :mod:`mmaction_aosa.tubes.maps`. ``'drop'`` and ``'paper'`` are
+        map_form (str): ``'mean_drop'``, ``'sum_drop'`` (the authors' code),
+            ``'eq2'`` (the paper's Eq. 2 read literally) or ``'tube_lsq'``
+            (each mask's drop shared out among its tubes by least squares);
+            see :mod:`mmaction_aosa.tubes.maps`. ``'drop'`` and ``'paper'`` are
             accepted as the old names of ``'mean_drop'`` and ``'eq2'``.
+        ridge (float): λ of ``'tube_lsq'``.
+        rounds (int): 1 (the paper's single round) or 2: score every mask
+            again with the first round's evidence tubes occluded, and rank
+            the rest of the clip by those second-round drops (docs/methods.md,
+            "Two rounds").
+        evidence_fraction (float): Round 2's evidence: the tubes whose value
+            (:func:`~mmaction_aosa.tubes.maps.tube_values`) is at least this
+            fraction of the largest.
+        smoothing (float): Gaussian smoothing of each frame of the map, σ
+            as a fraction of the mean box side (0.1: σ = 1.6 px for 16-px
+            boxes); 0 leaves the map as the form gives it.
         tracking (str): ``'subpixel'`` (bilinear flow, continuous positions)
             or ``'integer'`` (the authors': flow read at the pixel, rounded
             steps); see :mod:`mmaction_aosa.tubes.tracking`.
@@ -97,6 +125,10 @@ class AOSA(BaseExplainer):
                  box_size: Union[int, Sequence[int]] = 16,
                  num_cooccurring: int = 3,
                  map_form: str = 'mean_drop',
+                 ridge: float = 1.0,
+                 rounds: int = 1,
+                 evidence_fraction: float = 0.5,
+                 smoothing: float = 0.0,
                  tracking: str = 'subpixel',
                  cooccurrence: str = 'motion_cosine',
                  flow_input: str = 'luma',
@@ -119,6 +151,16 @@ class AOSA(BaseExplainer):
         self.num_cooccurring = check_positive_int('num_cooccurring',
                                                   num_cooccurring, 0)
         self.map_form = check_map_form(map_form)
+        self.ridge = check_nonnegative('ridge', ridge, strict=True)
+        self.smoothing = check_nonnegative('smoothing', smoothing)
+        self.rounds = check_positive_int('rounds', rounds)
+        if self.rounds > 2:
+            raise ValueError(f'rounds must be 1 or 2, got {rounds!r}')
+        self.evidence_fraction = check_nonnegative(
+            'evidence_fraction', evidence_fraction, strict=True)
+        if self.evidence_fraction > 1:
+            raise ValueError('evidence_fraction must be in (0, 1], got '
+                             f'{evidence_fraction!r}')
         self.tracking = check_choice('tracking', tracking, TRACKINGS)
         self.cooccurrence = check_choice('cooccurrence', cooccurrence,
                                          COOCCURRENCES)
@@ -189,13 +231,21 @@ class AOSA(BaseExplainer):
 
     # -- AOSA ---------------------------------------------------------------
     def score_masks(self, scorer: Scorer, x: torch.Tensor, tubes: Tubes,
-                    target: int) -> torch.Tensor:
-        """f(Ω̂_i ⊙ x) for every integrated mask i (step 7), in batches."""
+                    target: int,
+                    occluded: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """f(Ω̂_i ⊙ x) for every integrated mask i (step 7), in batches.
+
+        Args:
+            occluded (Tensor, optional): T×H×W bool region occluded in every
+                clip besides the mask (round 2's evidence).
+        """
         gen = torch.Generator(device='cpu').manual_seed(self.seed)
         draws = self.num_samples if self.fill == 'conditional' else 1
         scores = torch.zeros(tubes.num_masks, dtype=torch.float64)
         with torch.no_grad():
             for idx, occ in tubes.batches(self.batch_size):
+                if occluded is not None:
+                    occ = occ | occluded
                 acc = torch.zeros(len(idx), dtype=torch.float64)
                 for _ in range(draws):
                     clips = self.occlude(x, occ, tubes, idx, gen)
@@ -205,8 +255,25 @@ class AOSA(BaseExplainer):
 
     def make_map(self, tubes: Tubes, scores: torch.Tensor,
                  base_score: float) -> torch.Tensor:
-        """The map step in this explainer's ``map_form`` (step 8)."""
-        return saliency_map(tubes, scores, base_score, self.map_form)
+        """The map step in this explainer's ``map_form`` (step 8), then the
+        optional spatial smoothing."""
+        sal = saliency_map(tubes, scores, base_score, self.map_form,
+                           ridge=self.ridge)
+        if self.smoothing > 0:
+            bh, bw = check_box_size(self.box_size)
+            sigma = self.smoothing * (bh + bw) / 2
+            size = 2 * math.ceil(3 * sigma) + 1
+            sal = blur_clip(sal[None], size, sigma)[0]
+        return sal
+
+    def evidence(self, tubes: Tubes, scores: torch.Tensor,
+                 base_score: float) -> Tubes:
+        """Round 1's evidence tubes as one mask (round 2 occludes it in
+        every clip)."""
+        members = evidence_tubes(tubes, base_score - scores.double(),
+                                 self.evidence_fraction, self.ridge)
+        return Tubes(tubes.boxes, members.to(tubes.boxes.device)[None],
+                     tubes.height, tubes.width)
 
     def _saliency(self, scorer, x, target, base_score, timings):
         frames = denormalize(scorer.model, x)
@@ -218,4 +285,18 @@ class AOSA(BaseExplainer):
         timings['scoring'] = t1 - t0
         timings['map'] = time.perf_counter() - t1
         timings['num_masks'] = tubes.num_masks
+        if self.rounds == 2:
+            t0 = time.perf_counter()
+            evidence = self.evidence(tubes, scores, base_score)
+            timings['evidence_tubes'] = evidence.groups.shape[1]
+            if evidence.groups.shape[1] == 0:
+                return sal  # no mask lowered f: nothing to take away
+            region = tubes_region(tubes, evidence.groups[0])
+            base2 = float(self.score_masks(scorer, x, evidence, target)[0])
+            scores2 = self.score_masks(scorer, x, tubes, target, region)
+            t1 = time.perf_counter()
+            sal = evidence_first(sal, self.make_map(tubes, scores2, base2),
+                                 region)
+            timings['scoring'] += t1 - t0
+            timings['map'] += time.perf_counter() - t1
         return sal

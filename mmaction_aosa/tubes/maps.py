@@ -24,6 +24,15 @@ of :data:`MAP_FORMS`:
 * ``'eq2'``: the paper's Eq. 2 read literally, S = (1/N) Σ_i f_i · keep_i
   (RISE-style). On tube masks it is dominated by coverage: voxels that no
   mask covers get the largest value.
+* ``'tube_lsq'``: the drop of each mask shared out among the tubes it
+  occludes by least squares. With A the N×N membership matrix (A_ij = 1 if
+  mask i occludes tube j) and d_i = f(x) − f_i, the tube values are
+  g = argmin ‖A g − d‖² + λ‖g‖² = (AᵀA + λI)⁻¹ Aᵀ d (λ = ``ridge``), and
+  S(v) = Σ_{j: box_j ∋ v} g_j. A mask joins a tube with K partners chosen
+  by co-occurrence, so its drop is a mix of several regions; the least
+  squares undo that mix where the masks overlap in different ways. See
+  docs/methods.md ("The map step") for why and docs/metrics.md for the
+  measurements behind it.
 
 :func:`saliency_map` computes any form from the boxes (difference arrays)
 while a mask has at most :data:`MAX_BOX_MEMBERS` tubes, and from sparse
@@ -35,7 +44,7 @@ import torch
 
 from .masks import Tubes
 
-MAP_FORMS = ('mean_drop', 'sum_drop', 'eq2')
+MAP_FORMS = ('mean_drop', 'sum_drop', 'eq2', 'tube_lsq')
 #: Old names of the map forms, still accepted: ``'drop'`` is the mean drop;
 #: ``'paper'`` was Eq. 2 read literally, which is *not* what the authors'
 #: code computes (that is ``'sum_drop'``).
@@ -167,9 +176,101 @@ def use_box_algebra(tubes: Tubes) -> bool:
     return tubes.groups.shape[1] <= MAX_BOX_MEMBERS
 
 
+def membership(tubes: Tubes) -> torch.Tensor:
+    """N×N float64 A: A_ij = 1 if mask i occludes tube j."""
+    n = tubes.num_masks
+    groups = tubes.groups.long()
+    A = torch.zeros(n, n, dtype=torch.float64, device=groups.device)
+    rows = torch.arange(n, device=groups.device)[:, None].expand_as(groups)
+    A[rows, groups] = 1.0  # a tube listed twice still counts once
+    return A
+
+
+def tube_values(tubes: Tubes, drops: torch.Tensor,
+                ridge: float = 1.0) -> torch.Tensor:
+    """g = (AᵀA + λI)⁻¹ Aᵀ d: each mask's drop shared out among its tubes.
+
+    Args:
+        tubes (Tubes): The integrated masks (N masks over N tubes).
+        drops (Tensor): (N,) d_i = f(x) − f_i.
+        ridge (float): λ > 0; keeps the system well posed where tubes are
+            always occluded together.
+
+    Returns:
+        Tensor: (N,) float64 value of each tube.
+    """
+    A = membership(tubes)
+    eye = torch.eye(len(A), dtype=A.dtype, device=A.device)
+    return torch.linalg.solve(A.T @ A + float(ridge) * eye,
+                              A.T @ drops.to(A.device, A.dtype))
+
+
+def single_tubes(tubes: Tubes) -> Tubes:
+    """The tubes on their own (each mask occludes its anchor's tube)."""
+    return Tubes(tubes.boxes, tubes.groups[:, :1], tubes.height,
+                 tubes.width)
+
+
+def evidence_tubes(tubes: Tubes, drops: torch.Tensor, fraction: float,
+                   ridge: float = 1.0) -> torch.Tensor:
+    """The tubes that hold the evidence: value ≥ ``fraction`` × the largest.
+
+    A tube's value is its share of the drops (:func:`tube_values`); with
+    K = 0 each mask is one tube and the value is the drop itself (scaled).
+
+    Args:
+        tubes (Tubes): The integrated masks.
+        drops (Tensor): (N,) d_i = f(x) − f_i of the first round.
+        fraction (float): In (0, 1].
+        ridge (float): λ of :func:`tube_values`.
+
+    Returns:
+        Tensor: int64 indices of the evidence tubes; empty when no tube has
+        a positive value (nothing to remove: the clip has no evidence the
+        masks can find).
+    """
+    g = tube_values(tubes, drops, ridge)
+    top = g.max()
+    if not bool(top > 0):
+        return torch.zeros(0, dtype=torch.long, device=g.device)
+    return torch.nonzero(g >= fraction * top).flatten()
+
+
+def tubes_region(tubes: Tubes, members: torch.Tensor) -> torch.Tensor:
+    """T×H×W bool: the union of the boxes of the tubes ``members``."""
+    if len(members) == 0:
+        return torch.zeros(tubes.num_frames, tubes.height, tubes.width,
+                           dtype=torch.bool, device=tubes.boxes.device)
+    one = Tubes(tubes.boxes, members.to(tubes.boxes.device)[None],
+                tubes.height, tubes.width)
+    return one.render(torch.zeros(1, dtype=torch.long,
+                                  device=tubes.boxes.device))[0]
+
+
+def evidence_first(first: torch.Tensor, second: torch.Tensor,
+                   region: torch.Tensor) -> torch.Tensor:
+    """Join the maps of two rounds: the evidence region above the rest.
+
+    Inside ``region`` the first round's values, lifted so that the least of
+    them lies above the second round's largest value (their order kept);
+    outside it the second round's values (drops measured with the region
+    occluded).
+
+    Returns:
+        Tensor: T×H×W float32.
+    """
+    out = second.double().clone()
+    if bool(region.any()):
+        inside = first.double()[region]
+        span = float(inside.max() - inside.min())
+        scaled = (inside - inside.min()) / (span if span > 0 else 1.0)
+        out[region] = float(out.max()) + 1.0 + scaled
+    return out.float()
+
+
 def saliency_map(tubes: Tubes, scores: torch.Tensor, base_score: float,
                  map_form: str = 'mean_drop',
-                 boxes: bool = None) -> torch.Tensor:
+                 boxes: bool = None, ridge: float = 1.0) -> torch.Tensor:
     """Turn per-mask scores f_i into a T×H×W map (the map step).
 
     Args:
@@ -179,6 +280,7 @@ def saliency_map(tubes: Tubes, scores: torch.Tensor, base_score: float,
         map_form (str): One of :data:`MAP_FORMS` (module docstring).
         boxes (bool, optional): Scatter through the box algebra (True) or
             sparse voxel lists (False); default :func:`use_box_algebra`.
+        ridge (float): λ of ``'tube_lsq'`` (:func:`tube_values`).
 
     Returns:
         Tensor: T×H×W float32.
@@ -193,6 +295,9 @@ def saliency_map(tubes: Tubes, scores: torch.Tensor, base_score: float,
 
     scores = scores.to(tubes.boxes.device, torch.float64)
     n = tubes.num_masks
+    if form == 'tube_lsq':
+        g = tube_values(tubes, base_score - scores, ridge)
+        return union_box_scatter(g, single_tubes(tubes)).float()
     if form == 'eq2':
         # (1/N) Σ f_i (1 − occ_i)
         return ((scores.sum() - scatter(scores)) / n).float()
