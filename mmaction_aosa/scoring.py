@@ -6,7 +6,31 @@ from torch import nn
 
 from .adapters import RecognizerAdapter, get_adapter, unwrap
 
-__all__ = ['Scorer', 'unwrap']
+__all__ = ['Scorer', 'unwrap', 'SCORE_KINDS', 'score_of']
+
+#: What a target score is: the softmax probability (the paper's f), the
+#: class logit, or the log-odds of the probability, log p − log(1 − p).
+SCORE_KINDS = ('prob', 'logit', 'log_odds')
+
+
+def score_of(logits: torch.Tensor, target: int,
+             kind: str = 'prob') -> torch.Tensor:
+    """(B,) target score of B×num_classes logits (differentiable).
+
+    ``'log_odds'`` is computed from the logits, z_t − logsumexp_{j≠t} z_j,
+    so it stays exact where the probability rounds to 1 in float32 (a
+    confident model's drops of 1e-7 in probability are still told apart).
+    """
+    if kind == 'logit':
+        return logits[:, target]
+    if kind == 'log_odds':
+        if logits.shape[1] < 2:
+            raise ValueError('log-odds need a model with at least 2 classes')
+        others = torch.cat([logits[:, :target], logits[:, target + 1:]], 1)
+        return logits[:, target] - torch.logsumexp(others, dim=1)
+    if kind != 'prob':
+        raise ValueError(f'score must be one of {SCORE_KINDS}, got {kind!r}')
+    return torch.softmax(logits, dim=-1)[:, target]
 
 
 class Scorer:

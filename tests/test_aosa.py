@@ -124,7 +124,7 @@ def test_eq2_form_follows_coverage(red_detector):
     # coverage is thinnest, not on the object. Documented in the README.
     frames, _ = _clip()
     aosa = EXPLAINERS.build(dict(type='AOSA', anchor_stride=4, box_size=8,
-                                 map_form='eq2'))
+                                 map_form='eq2', drop='prob', rounds=1))
     sal = aosa.explain(red_detector, normalise(frames), target=0).numpy()
     tubes = aosa.build_tubes(frames.astype(np.float32))
     cover = sum(occ.sum(0).numpy().astype(float)
@@ -134,10 +134,13 @@ def test_eq2_form_follows_coverage(red_detector):
 
 
 PRESETS = {
+    'default': dict(),  # two rounds, log-odds least squares
     'authors': dict(map_form='sum_drop', tracking='integer',
-                    cooccurrence='flow_cosine', flow_input='swapped_luma'),
+                    cooccurrence='flow_cosine', flow_input='swapped_luma',
+                    drop='prob', rounds=1),
     'subpixel': dict(map_form='mean_drop', tracking='subpixel',
-                     cooccurrence='motion_cosine'),
+                     cooccurrence='motion_cosine', flow_input='luma',
+                     drop='prob', rounds=1),
 }
 
 
@@ -212,7 +215,7 @@ def test_smoothing_blurs_each_frame_by_a_fraction_of_the_box(red_detector):
     frames, boxes = _clip()
     x = normalise(frames)
     common = dict(type='AOSA', anchor_stride=4, box_size=8,
-                  map_form='tube_lsq')
+                  map_form='tube_lsq', rounds=1)
     raw = EXPLAINERS.build(common).explain(red_detector, x)
     smooth = EXPLAINERS.build(dict(common, smoothing=0.25)).explain(
         red_detector, x)

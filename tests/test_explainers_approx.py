@@ -189,13 +189,18 @@ def test_aosa_conditional_is_reproducible():
 
 
 # -- AOSA-approx -------------------------------------------------------------
-@pytest.mark.parametrize('map_form', ['mean_drop', 'sum_drop', 'eq2'])
+@pytest.mark.parametrize('map_form,rounds', [
+    ('mean_drop', 1), ('sum_drop', 1), ('eq2', 1), ('tube_lsq', 1),
+    ('sum_drop', 2), ('tube_lsq', 2)])
 @pytest.mark.parametrize('fill_value', [0.0, 100.0])
-def test_approx_equals_aosa_when_f_is_linear(map_form, fill_value):
+def test_approx_equals_aosa_when_f_is_linear(map_form, rounds, fill_value):
+    # first order is exact for a linear f, also in round 2 (its gradient is
+    # taken at the clip with the evidence filled)
     x = moving_clip()
     model = LinearProbRecognizer(tuple(x.shape))
     common = dict(anchor_stride=4, box_size=8, map_form=map_form,
-                  fill='constant', fill_value=fill_value)
+                  fill='constant', fill_value=fill_value, drop='prob',
+                  rounds=rounds)
     exact = AOSA(**common).explain(model, x, target=0)
     approx = AOSAApprox(relu=False, **common).explain(model, x, target=0)
     scale = exact.abs().max()
@@ -280,16 +285,17 @@ def test_box_map_step_equals_sparse_map_step(map_form, K):
         assert (a[count.round() == 0] == 0).all()
 
 
-def test_approx_cost_does_not_grow_with_masks():
+@pytest.mark.parametrize('rounds', [1, 2])
+def test_approx_cost_does_not_grow_with_masks(rounds):
     x = moving_clip(8, 32, 32) / 100
     calls = []
     for stride in (16, 8, 4):  # N = 4, 16, 64
         model = CountingConv()
-        AOSAApprox(anchor_stride=stride, box_size=2 * stride).explain(
-            model, x, 0)
+        AOSAApprox(anchor_stride=stride, box_size=2 * stride,
+                   rounds=rounds).explain(model, x, 0)
         calls.append(model.calls)
-    # one no-grad pass for the target + one forward/backward
-    assert calls == [2, 2, 2]
+    # one no-grad pass for the target + one forward/backward per round
+    assert calls == [1 + rounds] * 3
 
 
 def test_approx_mask_sum_methods_agree_on_a_real_model():

@@ -52,11 +52,13 @@ def box_mean(sal, boxes):
 
 
 @pytest.mark.parametrize('kind,gains,gain_in_deletion', [
-    (dict(type='AOSA'), (300, 100), 0.05),
+    (dict(type='AOSA', drop='prob', map_form='sum_drop'), (300, 100), 0.05),
     # float32 gradients of a probability of 1.0 are 0: AOSA-approx needs a
     # model that stops short of that (f = 0.997), where the blue square's
     # effect is less hidden and deletion gains less
-    (dict(type='AOSAApprox', fill='constant', relu=False), (120, 40), 0.0),
+    (dict(type='AOSAApprox', fill='constant', relu=False, drop='prob',
+          map_form='mean_drop'),
+     (120, 40), 0.0),
 ])
 def test_second_round_finds_what_saturation_hides(kind, gains,
                                                  gain_in_deletion):
@@ -101,7 +103,7 @@ def test_round_two_costs_one_more_pass_over_the_masks(red_detector):
     for rounds in (1, 2):
         calls.clear()
         out = EXPLAINERS.build(dict(type='AOSA', anchor_stride=8, box_size=16,
-                                    rounds=rounds, batch_size=7)
+                                    rounds=rounds, batch_size=7, drop='prob')
                                ).explain_full(model, x, 0)
         n[rounds] = sum(calls)
     masks = out.timings['num_masks']

@@ -28,7 +28,9 @@ PY=${PY:-.venv/bin/python}
 N=${NUM_VIDEOS:-50}
 WORK=${WORK:-work_dirs/eval_tables}
 DATA=${DATA:-work_dirs/eval_data/synthetic}
-DEFAULT_METHODS="gradcam aosa_approx aosa aosa:map_form=paper smoothgrad occlusion3d step aosa_cs"
+# AOSA first (the default and the authors' form, each with its AOSA-approx),
+# then the baselines; aosa_cs (4 draws per mask) is left to METHODS=
+DEFAULT_METHODS="aosa aosa_authors aosa_approx aosa_approx_authors occlusion3d gradcam smoothgrad step"
 FAMILIES=${*:-r3d r2plus1d slowfast timesformer tsm}
 
 if [ -z "${TABLES_ONLY:-}" ] && [ ! -f "$DATA/test/ann.txt" ]; then
@@ -59,7 +61,8 @@ import sys
 from mmaction_aosa.evaluation import tables_from_records
 # rows in the order of the paper's tables: baselines, then AOSA's forms
 order = ['gradcam', 'smoothgrad', 'step', 'occlusion3d', 'rollout',
-         'aosa[map_form=paper]', 'aosa', 'aosa_cs', 'aosa_approx']
+         'aosa_authors', 'aosa_approx_authors', 'aosa', 'aosa_approx',
+         'aosa_cs']
 tables_from_records(sys.argv[1], sys.argv[1] + '/table', order=order)
 print(open(sys.argv[1] + '/table/metrics.md').read())
 EOF

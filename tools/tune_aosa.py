@@ -30,6 +30,8 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
 
 FAMILIES = ('r3d', 'r2plus1d', 'slowfast', 'timesformer')
+#: Clips generated per split (the first --num-videos are used).
+SPLIT_SIZE = 64
 
 
 def parse_args(argv=None):
@@ -149,7 +151,8 @@ def run_family(family, clips, model, variants, steps, out):
         if first.get('map_form') in EXTRA_FORMS:
             first['map_form'] = 'sum_drop'
         explainer = build_explainer(first)
-        plain_aosa = type(explainer) is AOSA
+        # one round of AOSA: the map forms of a group share tubes and scores
+        plain_aosa = type(explainer) is AOSA and explainer.rounds == 1
         for clip, boxes, vid in clips:
             t0 = time.perf_counter()
             if plain_aosa:
@@ -159,7 +162,8 @@ def run_family(family, clips, model, variants, steps, out):
                 target = int(probs.argmax())
                 tubes = explainer.build_tubes(denormalize(model, clip))
                 scores = explainer.score_masks(scorer, clip, tubes, target)
-                base = float(probs[target])
+                base = explainer.clean_score(scorer, clip, target,
+                                             float(probs[target]))
                 secs = time.perf_counter() - t0
                 maps = {}
                 for name, exp in group:
@@ -217,7 +221,9 @@ def main(argv=None):
     from mmaction_aosa.datasets import generate_dataset
     split = osp.join(args.data_root, f'seed{args.seed}', 'test')
     if not osp.isfile(osp.join(split, 'ann.txt')):
-        generate_dataset(split, args.num_videos, args.seed)
+        # at least 64 clips: the labels are a permutation over the whole
+        # split, so a split of another size holds other clips
+        generate_dataset(split, max(args.num_videos, SPLIT_SIZE), args.seed)
     out = args.out or osp.join('work_dirs', 'tune', f'seed{args.seed}.jsonl')
     os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
     variants = [parse_variant(v) for v in args.variants]

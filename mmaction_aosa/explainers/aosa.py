@@ -15,7 +15,7 @@ import torch
 
 from ..blur import blur_clip
 from ..registry import EXPLAINERS
-from ..scoring import Scorer
+from ..scoring import Scorer, score_of
 from ..tubes.flow import FLOW_INPUTS, FLOW_METHODS, clip_flow
 from ..tubes.grouping import (COOCCURRENCES, flow_cosine_groups,
                               motion_cosine, top_k_partners)
@@ -40,6 +40,11 @@ def check_nonnegative(name: str, value, strict: bool = False) -> float:
         kind = 'positive' if strict else 'non-negative'
         raise ValueError(f'{name} must be {kind}, got {value!r}')
     return v
+
+
+#: How a mask's drop is measured: f(x) − f_i in probability, or in the
+#: log-odds of the probability (docs/methods.md, "The map step").
+DROPS = ('prob', 'log_odds')
 
 
 def check_box_size(box_size) -> tuple:
@@ -67,9 +72,16 @@ class AOSA(BaseExplainer):
     mask. The authors' implementation (uchiyama33/AOSA,
     ``OcclusionSensitivityMap3D`` with ``gen_mask='flow_one'``,
     ``stack_method='flow_vec_corr'``) is ``tracking='integer',
-    cooccurrence='flow_cosine', map_form='sum_drop',
-    flow_input='swapped_luma'`` with a
-    constant fill of 0 (the preset ``aosa_authors``).
+    cooccurrence='flow_cosine', flow_input='swapped_luma',
+    map_form='sum_drop', drop='prob', rounds=1`` with a constant fill of 0
+    (the preset ``aosa_authors``).
+
+    The defaults (the preset ``aosa``) keep the authors' tubes and change
+    the map step: log-odds drops shared out among the tubes by least
+    squares (``map_form='tube_lsq', drop='log_odds', ridge=10``) and a
+    second round with the evidence occluded (``rounds=2``), at twice the
+    forward passes. docs/methods.md ("The default") says why and
+    docs/metrics.md gives the measurements.
 
     Args:
         anchor_stride (int): Grid step s of the anchors, in pixels
@@ -81,7 +93,11 @@ class AOSA(BaseExplainer):
             (each mask's drop shared out among its tubes by least squares);
             see :mod:`mmaction_aosa.tubes.maps`. ``'drop'`` and ``'paper'`` are
             accepted as the old names of ``'mean_drop'`` and ``'eq2'``.
-        ridge (float): λ of ``'tube_lsq'``.
+        ridge (float): λ of ``'tube_lsq'`` (and of the evidence's tube
+            values in round 2).
+        drop (str): ``'prob'`` (the paper's f, the softmax probability) or
+            ``'log_odds'`` (log f − log(1 − f), computed from the logits):
+            what the map step and round 2 take differences of.
         rounds (int): 1 (the paper's single round) or 2: score every mask
             again with the first round's evidence tubes occluded, and rank
             the rest of the clip by those second-round drops (docs/methods.md,
@@ -124,14 +140,15 @@ class AOSA(BaseExplainer):
                  anchor_stride: int = 8,
                  box_size: Union[int, Sequence[int]] = 16,
                  num_cooccurring: int = 3,
-                 map_form: str = 'mean_drop',
-                 ridge: float = 1.0,
-                 rounds: int = 1,
+                 map_form: str = 'tube_lsq',
+                 ridge: float = 10.0,
+                 drop: str = 'log_odds',
+                 rounds: int = 2,
                  evidence_fraction: float = 0.5,
                  smoothing: float = 0.0,
-                 tracking: str = 'subpixel',
-                 cooccurrence: str = 'motion_cosine',
-                 flow_input: str = 'luma',
+                 tracking: str = 'integer',
+                 cooccurrence: str = 'flow_cosine',
+                 flow_input: str = 'swapped_luma',
                  flow_method: str = 'farneback',
                  flow_params: Optional[dict] = None,
                  fill: str = 'constant',
@@ -153,6 +170,7 @@ class AOSA(BaseExplainer):
         self.map_form = check_map_form(map_form)
         self.ridge = check_nonnegative('ridge', ridge, strict=True)
         self.smoothing = check_nonnegative('smoothing', smoothing)
+        self.drop = check_choice('drop', drop, DROPS)
         self.rounds = check_positive_int('rounds', rounds)
         if self.rounds > 2:
             raise ValueError(f'rounds must be 1 or 2, got {rounds!r}')
@@ -233,7 +251,8 @@ class AOSA(BaseExplainer):
     def score_masks(self, scorer: Scorer, x: torch.Tensor, tubes: Tubes,
                     target: int,
                     occluded: Optional[torch.Tensor] = None) -> torch.Tensor:
-        """f(Ω̂_i ⊙ x) for every integrated mask i (step 7), in batches.
+        """f(Ω̂_i ⊙ x) for every integrated mask i (step 7), in batches;
+        f in the units of ``drop`` (probability or log-odds).
 
         Args:
             occluded (Tensor, optional): T×H×W bool region occluded in every
@@ -249,7 +268,8 @@ class AOSA(BaseExplainer):
                 acc = torch.zeros(len(idx), dtype=torch.float64)
                 for _ in range(draws):
                     clips = self.occlude(x, occ, tubes, idx, gen)
-                    acc += scorer.probs(clips)[:, target].double().cpu()
+                    acc += score_of(scorer.logits(clips), target,
+                                    self.drop).double().cpu()
                 scores[idx] = acc / draws
         return scores
 
@@ -275,10 +295,21 @@ class AOSA(BaseExplainer):
         return Tubes(tubes.boxes, members.to(tubes.boxes.device)[None],
                      tubes.height, tubes.width)
 
+    def clean_score(self, scorer: Scorer, x: torch.Tensor, target: int,
+                    base_score: float) -> float:
+        """f(x) in the units of ``drop`` (``base_score`` is the
+        probability)."""
+        if self.drop == 'prob':
+            return base_score
+        with torch.no_grad():
+            return float(score_of(scorer.logits(x[None]), target,
+                                  self.drop)[0])
+
     def _saliency(self, scorer, x, target, base_score, timings):
         frames = denormalize(scorer.model, x)
         tubes = self.build_tubes(frames, x.device, timings)
         t0 = time.perf_counter()
+        base_score = self.clean_score(scorer, x, target, base_score)
         scores = self.score_masks(scorer, x, tubes, target)
         t1 = time.perf_counter()
         sal = self.make_map(tubes, scores, base_score)

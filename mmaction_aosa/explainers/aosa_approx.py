@@ -30,6 +30,7 @@ and clip size; for K+1 > 6 members it falls back to dense masks rendered
 batch-wise. The map step is AOSA's.
 """
 import time
+from typing import Optional
 
 import torch
 
@@ -64,8 +65,9 @@ class AOSAApprox(AOSA):
             (``fill_value``).
         relu (bool): Keep only elementwise decreases (default True; the
             authors' code has none).
-        score (str): f is the softmax probability (``'prob'``, default) or
-            the target logit (``'logit'``).
+        score (str, optional): What f is, differentiated and estimated:
+            ``'prob'`` (the softmax probability), ``'logit'`` (the target
+            logit) or ``'log_odds'``; default the units of ``drop``.
         mask_sum (str): How mask sums S_m run over the masks: ``'auto'``
             (from the boxes by inclusion–exclusion up to 6 members per mask,
             dense otherwise), ``'boxes'`` or ``'dense'`` (masks rendered
@@ -75,7 +77,7 @@ class AOSAApprox(AOSA):
     """
 
     def __init__(self, fill: str = 'conditional', relu: bool = True,
-                 score: str = 'prob', mask_sum: str = 'auto',
+                 score: Optional[str] = None, mask_sum: str = 'auto',
                  batch_size: int = 32, **kwargs):
         for unused in ('num_samples', 'seed'):
             if unused in kwargs:
@@ -83,7 +85,7 @@ class AOSAApprox(AOSA):
                                  "the fill's expectation, no draws")
         super().__init__(fill=fill, batch_size=batch_size, **kwargs)
         self.relu = bool(relu)
-        self.score = check_choice('score', score, SCORES)
+        self.score = check_choice('score', score or self.drop, SCORES)
         self.mask_sum = check_choice('mask_sum', mask_sum, MASK_SUMS)
 
     def params(self) -> dict:

@@ -4,12 +4,12 @@ from typing import Tuple
 
 import torch
 
-from ..scoring import Scorer
+from ..scoring import SCORE_KINDS, Scorer, score_of
 from .base import ExplainError
 
-#: What f is: the softmax probability of the target (the paper's f) or its
-#: logit.
-SCORES = ('prob', 'logit')
+#: What f is: the softmax probability of the target (the paper's f), its
+#: logit, or the log-odds of the probability.
+SCORES = SCORE_KINDS
 
 
 def check_score(score: str) -> str:
@@ -23,12 +23,9 @@ def target_score(scorer: Scorer, clips: torch.Tensor, target: int,
     """(B,) f of the target for B clips, differentiable.
 
     ``'prob'``: softmax probability (the paper's f); ``'logit'``: the class
-    logit.
+    logit; ``'log_odds'``: log p − log(1 − p) (:func:`~..scoring.score_of`).
     """
-    logits = scorer.logits(clips)
-    if score == 'logit':
-        return logits[:, target]
-    return torch.softmax(logits, dim=-1)[:, target]
+    return score_of(scorer.logits(clips), target, score)
 
 
 def input_gradient(scorer: Scorer, clips: torch.Tensor, target: int,
@@ -42,7 +39,7 @@ def input_gradient(scorer: Scorer, clips: torch.Tensor, target: int,
         scorer (Scorer): The model.
         clips (Tensor): B×C×T×H×W clips.
         target (int): Class index.
-        score (str): ``'prob'`` or ``'logit'``.
+        score (str): One of :data:`SCORES`.
 
     Returns:
         tuple: f (B,) and ∂f/∂x (B×C×T×H×W), both detached.
