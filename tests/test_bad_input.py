@@ -202,8 +202,10 @@ def start_explain(work_dir, videos, *extra, opts=()):  # noqa: F811
 def wait_for_map(proc, work_dir, timeout=300):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and proc.poll() is None:
-        if (work_dir / 'maps').is_dir() and os.listdir(work_dir / 'maps'):
-            return
+        if (work_dir / 'maps').is_dir() and any(
+                f.endswith('.npz') and not f.startswith('.')
+                for f in os.listdir(work_dir / 'maps')):
+            return  # a finished map, not run.json or a writer's temp file
         time.sleep(0.05)
     raise AssertionError(f'no map before the run ended: {proc.poll()}')
 
