@@ -22,5 +22,4 @@ explainer = dict(
     evidence_fraction=0.5,
     fill='constant',
     fill_value=0.0,
-    batch_size=32,
-    seed=0)
+    batch_size=32)

@@ -4,4 +4,4 @@
 # num_samples draws are averaged (seeded). num_samples times the forward
 # passes of aosa.py.
 _base_ = ['./aosa.py']
-explainer = dict(fill='conditional', num_samples=4)
+explainer = dict(fill='conditional', num_samples=4, seed=0)
