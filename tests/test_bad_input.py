@@ -196,7 +196,14 @@ def start_explain(work_dir, videos, *extra, opts=()):  # noqa: F811
     return subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True,
                             start_new_session=True,
+                            # an ignored SIGINT in this process (left by
+                            # an earlier test) would be inherited
+                            preexec_fn=_default_sigint,
                             env=dict(os.environ, OMP_NUM_THREADS='1'))
+
+
+def _default_sigint():
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def wait_for_map(proc, work_dir, timeout=300):
