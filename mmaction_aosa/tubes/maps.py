@@ -31,8 +31,8 @@ of :data:`MAP_FORMS`:
   S(v) = Σ_{j: box_j ∋ v} g_j. A mask joins a tube with K partners chosen
   by co-occurrence, so its drop is a mix of several regions; the least
   squares undo that mix where the masks overlap in different ways. See
-  docs/methods.md ("AOSA: the steps and the options at each", step 8) for why and docs/metrics.md for the
-  measurements behind it.
+  docs/methods.md ("AOSA: the steps and the options at each", step 8)
+  for why and docs/metrics.md for the measurements behind it.
 
 :func:`saliency_map` computes any form from the boxes (difference arrays)
 while a mask has at most :data:`MAX_BOX_MEMBERS` tubes, and from sparse
