@@ -43,7 +43,8 @@ def check_nonnegative(name: str, value, strict: bool = False) -> float:
 
 
 #: How a mask's drop is measured: f(x) − f_i in probability, or in the
-#: log-odds of the probability (docs/methods.md, "AOSA: the steps and the options at each", step 8).
+#: log-odds of the probability (docs/methods.md, "AOSA: the steps and the
+#: options at each", step 8).
 DROPS = ('prob', 'log_odds')
 
 
