@@ -4,6 +4,7 @@ from typing import Optional
 import torch
 from torch import nn
 
+from . import progress
 from .adapters import RecognizerAdapter, get_adapter, unwrap
 
 __all__ = ['Scorer', 'unwrap', 'SCORE_KINDS', 'score_of']
@@ -64,6 +65,7 @@ class Scorer:
         use_amp = self.amp and x.is_cuda
         with torch.autocast('cuda', enabled=use_amp):
             out = self.adapter.logits(self.model, x)
+        progress.advance(len(x))
         return out.float()
 
     def probs(self, clips: torch.Tensor) -> torch.Tensor:
