@@ -161,14 +161,17 @@ def label_map_candidates(path: str,
                          config_path: Optional[str] = None) -> List[str]:
     """Where a config's ``label_map`` is looked for, in order: as given
     (relative to the working directory), relative to the config file's
-    folder, and by its file name among the package's label maps
-    (``mmaction_aosa/configs/labels``)."""
+    folder, and by its last folder and file name among the package's label
+    maps (``mmaction_aosa/configs/labels``: ``data/ucf101/label_map.txt``
+    is ``labels/ucf101/label_map.txt``; a bare ``label_map.txt`` names no
+    dataset)."""
     cands = [path]
     if not osp.isabs(path):
         if config_path:
             cands.append(osp.join(osp.dirname(osp.abspath(config_path)),
                                   path))
         cands.append(osp.join(osp.dirname(PRESET_DIR), 'labels',
+                              osp.basename(osp.dirname(path)),
                               osp.basename(path)))
     return cands
 
