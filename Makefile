@@ -71,8 +71,8 @@ test-compat: $(COMPAT_STAMP) wheel
 
 # nothing in the checkout but work_dirs/ and the venvs (run after the others)
 check-clean:
-	@left=$$(git status --porcelain --ignored --untracked-files=all | grep -vE '^(!!|\?\?) (work_dirs/|\.venv/|\.venv-compat/)' || true); \
-	if [ -n "$$left" ]; then echo "left in the checkout:"; echo "$$left"; exit 1; fi; \
+	@left=$$(git status --porcelain --ignored | grep -vE '^(!!|\?\?) (work_dirs/|\.venv/|\.venv-compat/)' || true); \
+	if [ -n "$$left" ]; then echo "changed or left in the checkout:"; echo "$$left"; exit 1; fi; \
 	echo "checkout clean (outside work_dirs/ and the venvs)"
 
 bench: $(STAMP)
