@@ -60,7 +60,7 @@ wheel: $(STAMP)
 	rm -rf work_dirs/wheel-src
 	$(BIN)/python -m twine check --strict $(DIST)/*.whl
 
-# numpy 1.26, opencv 4.8, av 12, mmengine 0.8, mmcv-lite 2.0 (requirements/
+# numpy 1.26, opencv 4.8, av 12, mmengine 0.8.5, mmcv-lite 2.0 (requirements/
 # lock-compat.txt): the wheel, installed --no-deps there, explains a clip
 # from outside the checkout; then the tests of `make test` run there
 test-compat: $(COMPAT_STAMP) wheel

@@ -34,7 +34,8 @@ setup(
                                     'configs/labels/README.md',
                                     'configs/labels/*/*.txt']},
     # the floor of the code itself (vermin over mmaction_aosa/ and tools/:
-    # dataclasses, contextvars); tested on 3.11 only (README, Install notes)
+    # dataclasses, contextvars); tests run on 3.11 only (README, "Install
+    # into your own environment")
     python_requires='>=3.7',
     install_requires=read_requirements('runtime.txt'),
     # mmcv with compiled ops, as mmaction2 declares it (`mim install`);
