@@ -19,15 +19,16 @@ DIST := work_dirs/dist
 # $(1): the venv, $(2): its lock. The lock is for CPython 3.11 (its torch
 # is a cp311 CPU wheel). The checkout is installed editable without its
 # dependencies, then `pip check` holds the lock against setup.py's ranges.
-# A .pth file sends the bytecode of everything the venv runs to the venv's
-# pycache/, not into __pycache__ folders of the checkout.
+# A .pth file sets sys.dont_write_bytecode in the venv, so that running the
+# checkout writes no __pycache__ into it (the bytecode pip compiled for the
+# installed packages is still read; the checkout's modules compile in memory).
 define make_venv
 	@$(PY) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || { \
 	  echo "$(2) is for Python 3.11; give one with PY=python3.11 (other Pythons: README, Install into your own environment)" >&2; exit 1; }
 	rm -rf $(1)
 	$(PY) -m venv $(1)
 	$(1)/bin/python -m pip install -q -r $(2)
-	$(1)/bin/python -c 'import os, sys, sysconfig; open(os.path.join(sysconfig.get_paths()["purelib"], "zz_pycache_prefix.pth"), "w").write("import sys; sys.pycache_prefix = sys.pycache_prefix or %r\n" % os.path.abspath(sys.argv[1]))' $(1)/pycache
+	echo 'import sys; sys.dont_write_bytecode = True' > $$($(1)/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/zz_no_bytecode.pth
 	$(1)/bin/python -m pip install -q --no-deps --no-build-isolation -e .
 	$(1)/bin/python -m pip check
 	touch $(1)/.installed
