@@ -32,7 +32,7 @@ VIDEO_ID_KEY, VIDEO_PATH_KEY, ERROR_KEY = ('video_id', 'video_path',
 #: :func:`add_geometry_meta_keys`, saved in each map's ``geometry``).
 GEOMETRY_META_KEYS = ('frame_inds', 'start_index', 'num_clips', 'clip_len',
                       'scale_factor', 'crop_bbox', 'img_shape',
-                      'original_shape')
+                      'original_shape', 'avg_fps', 'total_frames')
 
 
 def add_geometry_meta_keys(pipeline: List[dict]) -> List[dict]:

@@ -9,6 +9,19 @@ from conftest import REPO, moving_square_clip, write_mp4
 
 from mmaction_aosa import load_map
 from mmaction_aosa.runs import read_summary
+from mmaction_aosa.visualization import display_scale
+
+
+def read_frames(path):
+    """The frames of a video file (BGR, as OpenCV decodes them)."""
+    cap = cv2.VideoCapture(str(path))
+    out = []
+    while True:
+        ok, img = cap.read()
+        if not ok:
+            break
+        out.append(img)
+    return out
 
 
 def test_visualizer_writes_playable_mp4_and_png_grid(tmp_path):
@@ -23,21 +36,24 @@ def test_visualizer_writes_playable_mp4_and_png_grid(tmp_path):
         sal[t, y:y + h, x:x + w] = 1.0
     out = vis.add_saliency('clip', frames, sal, target=1, score=0.75,
                            out_dir=str(tmp_path / 'vis'))
-    cap = cv2.VideoCapture(out['video'])
-    decoded = []
-    while True:
-        ok, img = cap.read()
-        if not ok:
-            break
-        decoded.append(img)
-    assert len(decoded) == 10 and decoded[0].shape == (48, 64, 3)
+    assert not out['on_source'] and out['why'] == 'no source video'
+    decoded = read_frames(out['video'])
+    # 48 px frames are enlarged ×5 (a readable label), a band under them
+    k = int(display_scale(48, 64))
+    assert k == 5
+    assert len(decoded) == 10 and decoded[0].shape[1] == 64 * k
+    band = decoded[0].shape[0] - 48 * k
+    assert band >= 40
     # the heat map is hot (red in BGR) on the square, cold elsewhere
     t = 5
-    x, y, w, h = boxes[t]
-    on = decoded[t][y + 3:y + h - 3, x + 3:x + w - 3].mean((0, 1))
+    x, y, w, h = boxes[t] * k
+    on = decoded[t][y + 8:y + h - 8, x + 8:x + w - 8].mean((0, 1))
     assert on[2] > on[0] + 40
+    off = decoded[t][2:20, 2:20].mean((0, 1))
+    assert off[0] > off[2]  # blue: low saliency
     grid = cv2.imread(out['grid'])
-    assert grid.shape == (2 * 48, 4 * 64, 3)  # 8 frames, 4 per row
+    # 8 frames, 4 per row, each with its band
+    assert grid.shape == (2 * (48 * k + band), 4 * 64 * k, 3)
     # the local vis backend got the grid too
     found = [f for _, _, fs in os.walk(tmp_path) for f in fs
              if f.startswith('clip') and f.endswith('.png')]
@@ -118,8 +134,11 @@ def test_saliency_hook_in_an_ordinary_test_run(tmp_path, recwarn):
     assert sorted(local) == ['c0_0.png', 'c1_0.png']
     grid = cv2.imread(str(out / 'vis' / 'c0.png'))[..., ::-1]
     assert (np.load(npy_dir / 'c0_image.npy') == grid).all()
+    # the overlay video of the source: its 32 frames of 128 px, enlarged
+    # ×2 for the label band under them
     video = np.load(npy_dir / 'c1_video.npy')
-    assert video.shape == (16, 112, 112, 3) and video.dtype == np.uint8
+    assert video.shape[0] == 32 and video.shape[2:] == (256, 3)
+    assert video.shape[1] > 256 and video.dtype == np.uint8
     assert not [w for w in recwarn if 'get_instance' in str(w.message)]
 
 
