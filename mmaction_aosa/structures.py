@@ -164,6 +164,9 @@ class SaliencyRecord:
             (:class:`~mmaction_aosa.models.ExplainContext`); never saved.
         label (int, optional): The ground-truth label, if the dataset has
             one.
+        class_name (str, optional): The name of ``target``, where the run
+            knows class names (:func:`mmaction_aosa.apis.explain_video`);
+            never saved in the map file (``summary.jsonl`` has it).
     """
     video: str
     path: Optional[str] = None
@@ -182,6 +185,7 @@ class SaliencyRecord:
     label: Optional[int] = None
     clip: Optional[torch.Tensor] = field(default=None, repr=False)
     context: Any = field(default=None, repr=False)
+    class_name: Optional[str] = None
 
     @property
     def ok(self) -> bool:
