@@ -96,8 +96,8 @@ class Reporter:
     """Counts the clips of one map; subclasses decide what to show.
 
     Clips scored before the first :func:`expect` (the clean clip's own
-    forward pass) are counted but not shown as progress. The total grows
-    to what was scored when an explainer scores more than it announced.
+    forward pass) are not counted. The total grows to what was scored when
+    an explainer scores more than it announced.
 
     Args:
         label (str): What the map is of (the video id).
@@ -111,25 +111,26 @@ class Reporter:
         self.start = clock()
         self.total = 0
         self.done = 0
-        self._first = None  # (time, done) at the first expected clip
+        self._first = None  # time of the first announcement
 
     def expect(self, n: int) -> None:
         if self._first is None:
-            self._first = (self.clock(), self.done)
+            self._first = self.clock()
         self.total += n
 
     def advance(self, n: int) -> None:
+        if self._first is None:
+            return
         self.done += n
         self.total = max(self.total, self.done)
         self.update()
 
     def rate(self) -> Optional[float]:
-        """Clips per second since the first announced clip."""
+        """Clips per second since the first announcement."""
         if self._first is None:
             return None
-        t0, d0 = self._first
-        dt = self.clock() - t0
-        return (self.done - d0) / dt if dt > 0 and self.done > d0 else None
+        dt = self.clock() - self._first
+        return self.done / dt if dt > 0 and self.done else None
 
     def eta(self) -> Optional[float]:
         """Seconds until every announced clip is scored."""
