@@ -35,6 +35,16 @@ def _is_local(backend) -> bool:
 
 
 _VIDEO_REFUSED = set()
+#: Backends whose ``add_video`` needs moviepy: mmaction2's W&B one raises
+#: without it, its TensorBoard one prints a line on every call (torch's
+#: ``make_video``) and takes nothing.
+NEEDS_MOVIEPY = ('TensorboardVisBackend', 'WandbVisBackend')
+
+
+def _needs_moviepy(backend) -> bool:
+    import importlib.util
+    return any(c.__name__ in NEEDS_MOVIEPY for c in type(backend).__mro__) \
+        and importlib.util.find_spec('moviepy') is None
 
 
 def send_to_backends(visualizer, name: str, grid: Optional[np.ndarray],
@@ -66,6 +76,8 @@ def send_to_backends(visualizer, name: str, grid: Optional[np.ndarray],
                 kind in _VIDEO_REFUSED):
             continue
         try:
+            if _needs_moviepy(backend):
+                raise ImportError('moviepy is not installed')
             backend.add_video(name, video, step=step, fps=int(round(fps)))
             took.append(key)
         except Exception as exc:  # noqa: BLE001 - the image still went
