@@ -150,3 +150,133 @@ def test_visualizer_rejects_unknown_out_type(out_type, tmp_path):
     with pytest.raises(ValueError, match='out_type'):
         vis.add_saliency('x', frames, np.zeros((4, 16, 16)), out_dir=str(
             tmp_path), out_type='avi')
+
+
+# -- overlays at the source video's own size and speed (issue 23, item 4) --
+def test_overlay_on_the_source_through_resize_and_crop(tmp_path):
+    """A 200×150 video at 12 fps, clip of 8 frames every 3rd, resized by
+    0.64 and centre-cropped to 80 px (mmaction2's Resize + CenterCrop): the
+    overlay has every source frame of the clip's span, at 12 fps and the
+    source size; the square's heat lands on the square; the crop is
+    outlined and the rest dimmed."""
+    from mmaction_aosa.datasets.boxes import transform_boxes
+    from mmaction_aosa.visualization import render_overlay
+    frames, boxes = moving_square_clip(T=30, H=150, W=200, start=(30, 60),
+                                       velocity=(4, 0), size=24)
+    src = str(tmp_path / 'src.mp4')
+    write_mp4(src, frames, fps=12)
+    inds = list(range(2, 24, 3))  # 8 frames: 2, 5, ..., 23
+    scale = (0.64, 0.64)  # 200×150 → 128×96
+    crop = [24, 8, 104, 88]  # 80×80 in the resized frame
+    clip_boxes = transform_boxes({i: [tuple(boxes[i])] for i in inds}, inds,
+                                 scale, crop)
+    sal = np.zeros((8, 80, 80), np.float32)
+    for t, [(x, y, w, h)] in clip_boxes.items():
+        sal[t, y:y + h, x:x + w] = 1
+    geometry = dict(frame_inds=inds, start_index=0, scale_factor=scale,
+                    crop_bbox=crop)
+    out = render_overlay(sal, source=src, geometry=geometry,
+                         label='right: 0.90', method='AOSA',
+                         video_path=str(tmp_path / 'ov.mp4'))
+    assert out['on_source'] and out['why'] is None
+    # frames 2..23 and the sampling interval after the last: 2..25, at
+    # the source's speed
+    assert out['num_frames'] == 24 and out['fps'] == 12
+    import av
+    with av.open(str(tmp_path / 'ov.mp4')) as c:
+        assert float(c.streams.video[0].average_rate) == 12
+    decoded = read_frames(tmp_path / 'ov.mp4')
+    assert len(decoded) == 24
+    # 150 px is under 240: shown ×2, the band under it
+    assert decoded[0].shape[1] == 400 and decoded[0].shape[0] > 300
+    f = 11  # source frame 11 = model frame 3 (frames 2, 5, 8, 11, ...)
+    img = decoded[f - 2]
+    x, y, w, h = boxes[f] * 2
+    on = img[y + 6:y + h - 6, x + 6:x + w - 6].mean((0, 1))
+    assert on[2] > on[0] + 100  # red heat on the red square
+    # the crop (24/0.64 = 37.5 … 162.5 px) outlined in white, the frame
+    # outside it dimmed to half
+    x0, y0, x1, y1 = (np.array([24, 8, 104, 88]) / 0.64 * 2).round()
+    assert img[int(y0) + 40, int(x0)].min() > 200  # the outline
+    src_img = cv2.resize(frames[f][..., ::-1], (400, 300),
+                         interpolation=cv2.INTER_NEAREST)
+    left = img[50:250, 5:int(x0) - 5].astype(float).mean()
+    assert 0.35 < left / src_img[50:250, 5:int(x0) - 5].mean() < 0.65
+
+
+def test_timeline_of_sparse_segments_and_long_spans():
+    from mmaction_aosa.visualization.source import VideoInfo, timeline
+    info = VideoInfo(fps=25.0, num_frames=300, height=240, width=320)
+    # 8 TSN segments over the whole video: every frame, each showing the
+    # last segment at or before it
+    segs = [18, 55, 93, 130, 168, 205, 243, 280]
+    plan = timeline(segs, info)
+    assert plan.frames[0] == 18 and plan.frames[-1] == 299
+    assert plan.step == 1 and plan.fps == 25.0
+    assert plan.map_index[plan.frames.index(92)] == 1
+    assert plan.map_index[plan.frames.index(93)] == 2
+    assert sum(plan.sampled) == 8
+    # a span longer than max_frames: every 3rd frame at a third of the rate
+    # (the overlay lasts as long as the span)
+    plan = timeline([0, 299], info, max_frames=120)
+    assert plan.step == 3 and plan.fps == pytest.approx(25 / 3)
+    assert len(plan.frames) * plan.step >= 299
+
+
+def test_label_band_is_readable_at_any_size():
+    """The label's font grows with the frame, never under 14 px; a narrow
+    frame gets a row of its own for the colour bar."""
+    from mmaction_aosa.visualization import LabelBand
+    small = LabelBand(336, 336, 'axis_diagonal_down: 0.99', 'AOSA')
+    assert small.px == 15 and small.narrow
+    hd = LabelBand(1920, 1080, 'arm wrestling: 0.87', 'AOSA')
+    assert hd.px == 49 and not hd.narrow
+    for band in (small, hd):
+        img = band.draw('frame 12 of 300, 0.40 s')
+        assert img.shape == (band.height, band.width, 3)
+        bright = (img.max(2) > 200).any(1)  # rows with text on them
+        rows = np.flatnonzero(bright[:band.pad + band.row])
+        # the class label's glyphs are at least 60 % of the font size
+        assert rows.max() - rows.min() >= 0.6 * band.px
+
+
+def test_moviepy_missing_is_told_once(tmp_path, capsys, monkeypatch):
+    """mmaction2's TensorBoard backend takes videos only with moviepy
+    (torch's add_video prints a line per call without it): without it the
+    overlay videos are skipped with one warning, the grids still go."""
+    import importlib.util
+
+    from mmaction.visualization.video_backend import TensorboardVisBackend
+    from mmengine.visualization import Visualizer
+
+    from mmaction_aosa.visualization import send_to_backends, visualizer
+    if importlib.util.find_spec('moviepy') is not None:
+        pytest.skip('moviepy is installed')
+    got = []
+
+    class Writer:  # what TensorBoard's SummaryWriter does without moviepy
+        def add_video(self, *args, **kwargs):
+            from torch.utils.tensorboard.summary import make_video
+            make_video(np.zeros((1, 2, 4, 4, 3), np.uint8), 4)
+
+        def add_image(self, name, *args, **kwargs):
+            got.append(name)
+
+    class FakeTensorboard(TensorboardVisBackend):
+        def _init_env(self):
+            self._tensorboard = Writer()
+
+    vis = Visualizer.get_instance('moviepy_once', vis_backends=[],
+                                  save_dir=str(tmp_path))
+    vis._vis_backends = {'tb': FakeTensorboard(str(tmp_path))}
+    warned = []
+    monkeypatch.setattr(visualizer, 'print_log',
+                        lambda msg, **kw: warned.append(msg))
+    monkeypatch.setattr(visualizer, '_VIDEO_REFUSED', set())
+    frames = np.zeros((4, 8, 8, 3), np.uint8)
+    for name in ('a', 'b', 'c'):
+        send_to_backends(vis, name, frames[0], frames)
+    out = capsys.readouterr()
+    assert 'add_video needs package moviepy' not in out.out + out.err
+    assert got == ['a', 'b', 'c']
+    assert len(warned) == 1 and 'moviepy is not installed' in warned[0]
