@@ -102,8 +102,12 @@ def test_explain_writes_outputs_for_each_family(family, videos, tmp_path):
         assert m['probs'].shape == (4, )
         assert m['score'] == pytest.approx(m['probs'][m['target']])
         # at the source's size (128 px, enlarged ×2 for a readable label)
-        # and speed: every frame of the 32 the clip spans
-        check_mp4(tmp_path / 'vis' / f'{vid}.mp4', 32, 256, 256)
+        # and speed: every source frame the clip spans (to the last
+        # sampled frame and its sampling interval, within the 32)
+        inds = m['geometry']['frame_inds']
+        last = min(inds[-1] + inds[1] - inds[0] - 1, 31)
+        check_mp4(tmp_path / 'vis' / f'{vid}.mp4', last - inds[0] + 1, 256,
+                  256)
     no_temp_files(tmp_path)
 
 

@@ -1,5 +1,7 @@
 """The run layer's checks before the Runner (mmaction_aosa/runs/config.py):
 where class names come from, and the message when there are none."""
+import os
+
 from mmengine.config import Config
 
 from mmaction_aosa.runs.config import (label_map_candidates,
@@ -123,3 +125,23 @@ def test_explain_run_with_a_preset_keeps_the_config_geometry(tmp_path):
     assert 'AOSAApprox(anchor_stride=28, box_size=56' in args and \
         "fill='conditional'" in args and 'batch_size=8' in args
     assert osp.isfile(out / 'report.html')
+
+
+def test_readme_lists_every_preset():
+    """The README's presets table names every preset the package ships,
+    with its type."""
+    import os.path as osp
+    import re
+
+    from conftest import REPO
+    from mmengine.config import Config
+
+    from mmaction_aosa.runs.config import PRESET_DIR, preset_path
+    text = open(osp.join(REPO, 'README.md'), encoding='utf-8').read()
+    rows = dict(re.findall(r'^\| `(\w+)` \| `(\w+)` \|', text, re.M))
+    shipped = sorted(f[:-3] for f in os.listdir(PRESET_DIR)
+                     if f.endswith('.py') and not f.startswith('_'))
+    assert len(shipped) == 10
+    for name in shipped:
+        assert rows.get(name) == Config.fromfile(
+            preset_path(name)).explainer.type, name

@@ -5,8 +5,10 @@
         [--launcher {none,pytorch}] [--trust-checkpoint] [--no-vis]
         [--num-videos N]
 
-Writes WORK_DIR/maps/<video_id>.npz, WORK_DIR/vis/<video_id>.mp4 and one
-line per video in WORK_DIR/summary.jsonl. A rerun skips finished videos.
+Writes WORK_DIR/maps/<video_id>.npz, WORK_DIR/vis/<video_id>.mp4 (the
+overlay on the source video, at its size and frame rate), one line per
+video in WORK_DIR/summary.jsonl and WORK_DIR/report.html (open it in a
+browser). A rerun skips finished videos and adds to the report.
 The exit code is 1 if any video failed, 2 on bad arguments.
 """
 import os
