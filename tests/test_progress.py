@@ -8,7 +8,6 @@ import subprocess
 import sys
 
 import pytest
-import torch
 from conftest import REPO, build_model, moving_square_clip, normalise, \
     write_mp4
 

@@ -10,7 +10,6 @@ import subprocess
 from urllib.parse import unquote
 
 import cv2
-import numpy as np
 import pytest
 from conftest import REPO, moving_square_clip, run_tool, write_mp4
 

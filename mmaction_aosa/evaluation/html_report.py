@@ -162,6 +162,8 @@ def write_explain_report(work_dir: str,
                 '</thead><tbody>')
     for i, (vid, rec) in enumerate(rows.items(), 1):
         status = rec.get('status') or ''
+        media = _media(work_dir, vis, vid, preload) if status == 'ok' \
+            else '–'
         body.append(
             f'<tr class="{_e(status)}"><td class="num">{i}</td>'
             f'<td>{_e(vid)}</td><td>{_e(_class_of(rec, class_names))}</td>'
@@ -169,8 +171,7 @@ def write_explain_report(work_dir: str,
             f'<td class="num">{_num(rec.get("seconds"), 1)}</td>'
             f'<td>{_e(status)}</td>'
             f'<td class="error">{_e(rec.get("error") or "")}</td>'
-            f'<td>{_media(work_dir, vis, vid, preload) if status == "ok" else "–"}'
-            '</td></tr>')
+            f'<td>{media}</td></tr>')
     body.append('</tbody></table>')
     path = osp.join(work_dir, REPORT_FILE)
     atomic_write_bytes(path, _page(

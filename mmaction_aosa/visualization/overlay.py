@@ -20,7 +20,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from ..fileio import atomic_path
 from ..video import Mp4Writer, write_mp4
-from .source import (SourceError, SourceVideo, Timeline, crop_in_source,
+from .source import (SourceError, SourceVideo, crop_in_source,
                      source_frame_indices, timeline)
 
 #: Overlays of frames whose shorter side is below this are enlarged by a
