@@ -255,3 +255,26 @@ def test_figure_from_the_eval_run(evaluated, tmp_path):
     assert fig.axes[0].get_ylabel() == 'gradcam'
     assert code == 0
     assert run_tool('figure.py', [evaluated, '--video', 'nope']) == 2
+
+
+def test_eval_report_links_the_overlays_of_maps_read_from_a_run(
+        explained, tmp_path):
+    """A method whose maps were read with --maps (no overlays of its own)
+    shows the overlays beside those maps, by a relative path."""
+    from mmaction_aosa.evaluation.html_report import (OVERLAY_DIR_FILE,
+                                                      write_eval_report)
+    from mmaction_aosa.fileio import write_lines
+    work = explained.parent / 'eval_of_maps'
+    method = work / 'aosa'
+    method.mkdir(parents=True)
+    (method / 'label.txt').write_text('aosa\n')
+    (method / OVERLAY_DIR_FILE).write_text(str(explained / 'vis') + '\n')
+    write_lines(str(method / 'explain.jsonl'),
+                [dict(video='clip0', status='ok'),
+                 dict(video='clip1', status='failed')])
+    write_lines(str(method / 'deletion_insertion.jsonl'), [dict(
+        video='clip0', target=0, deletion=0.25, insertion=0.75)])
+    page = open(write_eval_report(str(work))).read()
+    assert '<video src="../explain/vis/clip0.mp4"' in page
+    assert 'del 0.250, ins 0.750' in page and 'clip1.mp4' not in page
+    assert 'class="error">failed<' in page

@@ -215,10 +215,12 @@ def run_eval(config: str,
             os.makedirs(method_dir, exist_ok=True)
             with open(osp.join(method_dir, LABEL_FILE), 'w') as f:
                 f.write(label + '\n')
-            if reads:  # the report shows the overlays beside those maps
+            maps_of = map_dirs.get(label, '')
+            if osp.basename(osp.normpath(maps_of)) == 'maps':
+                # read from a run's maps/: the report shows its vis/
                 with open(osp.join(method_dir, OVERLAY_DIR_FILE), 'w') as f:
                     f.write(osp.abspath(osp.join(
-                        osp.dirname(map_dirs[label]), 'vis')) + '\n')
+                        osp.dirname(osp.normpath(maps_of)), 'vis')) + '\n')
             if label in fingerprints:
                 WorkDir(method_dir).write_run_file(fingerprints[label])
         metrics = runner.test() or {}
