@@ -25,6 +25,7 @@ import contextvars
 import logging
 import math
 import os
+import shutil
 import sys
 import time
 from typing import Callable, Iterator, Optional, TextIO
@@ -220,7 +221,9 @@ class BarReporter(Reporter):
             return
         self._drawn_at = now
         self.shown = True
-        self.stream.write(f'\r\033[K{self.bar()} {self.text()}')
+        # one terminal line: a wrapped bar could not be rewritten in place
+        width = shutil.get_terminal_size((100, 24)).columns - 1
+        self.stream.write(f'\r\033[K{self.bar()} {self.text()}'[:width + 4])
         self.stream.flush()
 
     def finish(self) -> None:

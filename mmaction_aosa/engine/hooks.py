@@ -118,7 +118,7 @@ class _RecordWriter:
                     # whatever visualizer the config has (mmaction2's
                     # ActionVisualizer too) gets the overlay
                     vis = getattr(runner, 'visualizer', None)
-                    save_overlay(
+                    drawn = save_overlay(
                         rec.video, denormalize(recognizer, rec.clip),
                         rec.saliency.numpy(), rec.target, rec.score,
                         self._class_names(runner),
@@ -128,6 +128,7 @@ class _RecordWriter:
                         out_type=self.out_type, visualizer=vis,
                         source=rec.path, geometry=rec.geometry,
                         method=rec.method)
+                    self._note_clip_overlay(runner, drawn.get('why'))
                 # the map last: its presence marks the video as done
                 rec.to_npz(osp.join(self.out_dir, 'maps', f'{rec.video}.npz'))
             except Exception as exc:  # noqa: BLE001 - one video, not the run
@@ -149,6 +150,14 @@ class _RecordWriter:
         self._share_progress()
         self._log(runner, rec)
         return status
+
+    def _note_clip_overlay(self, runner, why: Optional[str]) -> None:
+        """Say once per run when overlays fall back to the model's clip
+        (the source video could not be read)."""
+        if why and not getattr(self, '_told_clip_overlay', False):
+            self._told_clip_overlay = True
+            runner.logger.warning(f'overlays drawn on the model\'s clip, not '
+                                  f'on the source video: {why}')
 
     def _log(self, runner, rec: SaliencyRecord) -> None:
         done = self._done_all()

@@ -111,8 +111,7 @@ def _class_of(rec: dict, class_names: Optional[Sequence[str]]) -> str:
     return f'class {target}'
 
 
-def _count_media(work_dir: str, dirs: Sequence[str],
-                 videos: Sequence[str]) -> int:
+def _count_media(dirs: Sequence[str], videos: Sequence[str]) -> int:
     return sum(osp.isfile(osp.join(d, f'{v}.mp4'))
                for d in dirs for v in videos)
 
@@ -146,8 +145,8 @@ def write_explain_report(work_dir: str,
     """
     rows = _summary(work_dir)
     vis = osp.join(work_dir, 'vis')
-    preload = ('auto' if _count_media(work_dir, [vis], list(rows)) <=
-               PRELOAD_LIMIT else 'metadata')
+    preload = ('auto' if _count_media([vis], list(rows)) <= PRELOAD_LIMIT
+               else 'metadata')
     counts = {s: sum(r.get('status') == s for r in rows.values())
               for s in ('ok', 'failed')}
     body = [f'<p class="meta">{_e(line)}</p>' for line in header]
@@ -335,9 +334,9 @@ def write_eval_report(work_dir: str, header: Sequence[str] = (),
     videos: List[str] = []
     for rows in per.values():
         videos += [v for v in rows if v not in videos]
-    preload = ('auto' if _count_media(work_dir, [v for v in vis.values()
-                                                 if v], videos) <=
-               PRELOAD_LIMIT else 'metadata')
+    preload = ('auto' if _count_media([v for v in vis.values() if v],
+                                      videos) <= PRELOAD_LIMIT
+               else 'metadata')
     body = [f'<p class="meta">{_e(line)}</p>' for line in header]
     body.append('<h2>Metrics</h2>')
     body.append(_metrics_table(metrics) if metrics else '<p>none yet</p>')

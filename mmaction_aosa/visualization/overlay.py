@@ -238,7 +238,8 @@ class OverlayPainter:
         if crop is None:
             crop = (0.0, 0.0, float(w), float(h))
         self.crop = tuple(float(c) * self.scale for c in crop)
-        self.outline = crop is not None and not (
+        # outlined (and the rest dimmed) unless the map covers the frame
+        self.outline = not (
             self.crop[0] <= 0.5 and self.crop[1] <= 0.5 and
             self.crop[2] >= dw - 0.5 and self.crop[3] >= dh - 0.5)
         self.alpha = float(alpha)
