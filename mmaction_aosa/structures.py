@@ -32,7 +32,7 @@ VIDEO_ID_KEY, VIDEO_PATH_KEY, ERROR_KEY = ('video_id', 'video_path',
 #: :func:`add_geometry_meta_keys`, saved in each map's ``geometry``).
 GEOMETRY_META_KEYS = ('frame_inds', 'start_index', 'num_clips', 'clip_len',
                       'scale_factor', 'crop_bbox', 'img_shape',
-                      'original_shape')
+                      'original_shape', 'avg_fps', 'total_frames')
 
 
 def add_geometry_meta_keys(pipeline: List[dict]) -> List[dict]:
@@ -164,6 +164,9 @@ class SaliencyRecord:
             (:class:`~mmaction_aosa.models.ExplainContext`); never saved.
         label (int, optional): The ground-truth label, if the dataset has
             one.
+        class_name (str, optional): The name of ``target``, where the run
+            knows class names (:func:`mmaction_aosa.apis.explain_video`);
+            never saved in the map file (``summary.jsonl`` has it).
     """
     video: str
     path: Optional[str] = None
@@ -182,6 +185,7 @@ class SaliencyRecord:
     label: Optional[int] = None
     clip: Optional[torch.Tensor] = field(default=None, repr=False)
     context: Any = field(default=None, repr=False)
+    class_name: Optional[str] = None
 
     @property
     def ok(self) -> bool:
