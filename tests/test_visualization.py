@@ -240,6 +240,26 @@ def test_label_band_is_readable_at_any_size():
         assert rows.max() - rows.min() >= 0.6 * band.px
 
 
+def test_label_band_with_the_bitmap_font_of_old_pillow(monkeypatch):
+    """Pillow < 10.1 only has a Latin-1 bitmap default font: a long label
+    with other characters is still drawn (cut with '...', others as '?')
+    instead of failing the video's outputs."""
+    from PIL import ImageFont
+
+    from mmaction_aosa.visualization import LabelBand, overlay
+    bitmap = getattr(ImageFont, 'load_default_imagefont', None)
+    if bitmap is not None:  # Pillow >= 10.1: force the old font
+        monkeypatch.setattr(overlay, '_font', lambda px: bitmap())
+    label = 'pushing car → a class name much longer than the band: 0.9'
+    band = LabelBand(160, 160, label, 'AOSA … approx')
+    img = band.draw('frame 3 of 16, 0.12 s · →')
+    assert img.shape == (band.height, band.width, 3)
+    assert (img.max(2) > 200).any()
+    text, font = overlay._fit(label, 120, 14)
+    if not isinstance(font, ImageFont.FreeTypeFont):
+        assert text.endswith('...') and '→' not in text
+
+
 def test_moviepy_missing_is_told_once(tmp_path, capsys, monkeypatch):
     """mmaction2's TensorBoard backend takes videos only with moviepy
     (torch's add_video prints a line per call without it): without it the

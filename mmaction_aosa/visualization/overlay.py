@@ -100,19 +100,29 @@ def _text_width(font, text: str) -> int:
     return box[2] - box[0]
 
 
+def _drawable(font, text: str) -> Tuple[str, str]:
+    """``text`` and the ellipsis as ``font`` can draw them: Pillow's bitmap
+    default font (Pillow < 10.1) only has Latin-1, so other characters
+    become '?' there and the ellipsis is three dots."""
+    if isinstance(font, ImageFont.FreeTypeFont):
+        return text, '…'
+    return text.encode('latin-1', 'replace').decode('latin-1'), '...'
+
+
 def _fit(text: str, width: int, px: int, min_px: int = 10
          ) -> Tuple[str, ImageFont.ImageFont]:
     """The largest font (``px`` down to ``min_px``) that fits ``text`` into
     ``width``; cut with '…' when even the smallest does not."""
+    text, ellipsis = _drawable(_font(px), text)
     size = px
     while size > min_px and _text_width(_font(size), text) > width:
         size -= 1
     font = _font(size)
     if _text_width(font, text) <= width:
         return text, font
-    while len(text) > 1 and _text_width(font, text + '…') > width:
+    while len(text) > 1 and _text_width(font, text + ellipsis) > width:
         text = text[:-1]
-    return text + '…', font
+    return text + ellipsis, font
 
 
 class LabelBand:
