@@ -22,16 +22,20 @@ from mmengine.dist import barrier, get_rank
 from ..compat import load_state
 from ..evaluation.metrics import saliency_metric_classes
 from ..evaluation.report import LABEL_FILE, write_reports
-from ..fileio import file_digest
-from ..scoring import unwrap
-from .config import (RunError, adapter_cfg, check_explainer_fits,
-                     check_test_set, explainer_overrides, load_class_names,
+from ..fileio import atomic_write_bytes, file_digest, is_temp_name
+from ..registry import build_explainer
+from ..structures import MapFileError, load_map
+from .config import (RunError, adapter_cfg, build_model_early,
+                     build_test_set, check_explainer_fits, check_test_set,
+                     explainer_overrides, load_class_names,
                      no_class_names_message, method_label, resolve_explainer,
                      run_fingerprint, runner_config)
-from .explain import (explainer_text, prepare, recognizer_cfg,
+from .explain import (explainer_text, prepare, recognizer_cfg, redo_text,
+                      start_error, verify_saved_maps, video_paths,
                       weights_text, writer_totals)
 from .runner import build_runner
-from .workdir import WorkDir
+from .workdir import (FINGERPRINT_KEYS, SHARED_MAP_KEYS, MapCheck, WorkDir,
+                      fingerprint_parts, releases_work_dirs)
 
 
 def safe_name(label: str) -> str:
@@ -52,9 +56,40 @@ def find_maps_dir(maps: str, label: str, name: str,
     if single:
         cands += [osp.join(maps, 'maps'), maps]
     for c in cands:
-        if osp.isdir(c) and any(f.endswith('.npz') for f in os.listdir(c)):
+        if osp.isdir(c) and any(f.endswith('.npz') and not is_temp_name(f)
+                                for f in os.listdir(c)):
             return c
     return None
+
+
+def refuse_foreign_maps(maps_dir: str, check: MapCheck, label: str) -> int:
+    """Refuse ``--maps`` whose maps another run made: every map in
+    ``maps_dir`` must carry the provenance of the run this eval reports
+    for ``label`` (checkpoint, model, pipeline, explained view and target,
+    adapter, method and arguments). A map that cannot be read is left to
+    fail its video.
+
+    Returns:
+        int: Maps checked.
+
+    Raises:
+        RunError: One line naming the map and the field that differs.
+    """
+    n = 0
+    for f in sorted(os.listdir(maps_dir)):
+        if not f.endswith('.npz') or is_temp_name(f):
+            continue
+        path = osp.join(maps_dir, f)
+        try:
+            fields = load_map(path, ('provenance', 'method', 'params'))
+        except MapFileError:
+            continue  # that video fails, naming the file
+        problem = check.provenance_problem(fields)
+        if problem:
+            raise RunError(f'--maps: {path} is not a map of the run this '
+                           f'eval reports as {label}: {problem}')
+        n += 1
+    return n
 
 
 def metric_configs(out_dir: str, options: Dict[str, dict]) -> list:
@@ -72,6 +107,7 @@ def _title(config: str, checkpoint: Optional[str],
     return f'{osp.basename(config)}, {weights}{videos}'
 
 
+@releases_work_dirs
 def run_eval(config: str,
              checkpoint: Optional[str],
              explainers: Sequence[str],
@@ -134,6 +170,8 @@ def run_eval(config: str,
     for label, exp in methods:
         check_explainer_fits(exp, dataset.get('pipeline') or [], label)
     check_test_set(dataset)
+    scope = cfg.get('default_scope', 'mmaction')
+    videos = video_paths(build_test_set(dataset, scope))
     labels = [m[0] for m in methods]
     if len(set(labels)) != len(labels):
         raise RunError(f'methods named twice: {labels}')
@@ -147,20 +185,23 @@ def run_eval(config: str,
             map_dirs[label] = d
     if num_videos:
         dataset['indices'] = int(num_videos)
-    # maps this run writes must not join maps of another run
+    # maps this run writes must not join maps of another run; maps it
+    # reads must be the run's it reports
     digest = file_digest(checkpoint)  # once: model-zoo files are large
-    fingerprints = {}
+    fingerprints, parts, rebuilt, redo = {}, {}, {}, {}
     for label, exp in methods:
+        fingerprints[label] = run_fingerprint(cfg, exp, digest, dataset)
+        parts[label] = fingerprint_parts(fingerprints[label])
         if label in map_dirs:
+            built = build_explainer(dict(exp))
+            refuse_foreign_maps(map_dirs[label], MapCheck(
+                parts[label], SHARED_MAP_KEYS, built.name, built.params()),
+                label)
             continue
         wd = WorkDir(osp.join(work_dir, safe_name(label)))
-        fingerprints[label] = run_fingerprint(cfg, exp, digest, dataset)
-        differs = wd.differs_from(fingerprints[label])
-        if differs:
-            raise RunError(
-                f'{wd.maps_dir} holds maps of another run (its {differs} '
-                'differs): give another --work-dir, or remove that folder '
-                'to start over')
+        rebuilt[label] = wd.check_run(fingerprints[label])
+        _, redo[label] = verify_saved_maps(
+            wd, MapCheck(parts[label], videos=videos))
     class_names = load_class_names(cfg, ckpt, config)
     options = dict(
         DeletionInsertion=dict(steps=steps, batch_size=batch_size),
@@ -171,13 +212,17 @@ def run_eval(config: str,
     for label, exp in methods:
         method_dir = osp.join(work_dir, safe_name(label))
         reads = label in map_dirs
+        wd = WorkDir(method_dir)
         model = dict(type='ExplainModel', recognizer=recognizer_cfg(cfg),
                      explainer=exp, view=cfg.get('explain_view', 'center'),
                      target=cfg.get('explain_target', None),
                      adapter=adapter_cfg(cfg),
-                     maps_dir=map_dirs.get(label,
-                                           osp.join(method_dir, 'maps')),
-                     require_maps=reads)
+                     maps_dir=map_dirs.get(label, wd.maps_dir),
+                     require_maps=reads,
+                     provenance=dict(run=parts[label],
+                                     checkpoint_sha256=digest),
+                     verify_keys=list(SHARED_MAP_KEYS if reads
+                                      else FINGERPRINT_KEYS))
         hooks = [] if reads else [dict(type='RecordWriterHook',
                                        out_dir=method_dir, vis=False)]
         rcfg = runner_config(cfg, method_dir, model, dataset,
@@ -185,13 +230,27 @@ def run_eval(config: str,
                              launcher, class_names=class_names,
                              num_workers=0)
         rcfg.experiment_name = f'eval_{safe_name(label)}'
-        runner = build_runner(rcfg, verbose)
+        # unknown types and weights that do not fit: refused before the
+        # Runner (random weights: the Runner builds the model, seeded)
+        built = None
+        if ckpt is not None or label == labels[0]:
+            built = build_model_early(model, config, scope)
+        if ckpt is not None:
+            load_state(built.recognizer, ckpt, checkpoint)
+        try:
+            if get_rank() == 0:  # the row label, for tables_from_records
+                atomic_write_bytes(osp.join(method_dir, LABEL_FILE),
+                                   (label + '\n').encode())
+                if not reads:
+                    wd.check_writable()
+                    wd.write_run_file(fingerprints[label])
+            runner = build_runner(rcfg, verbose,
+                                  built if ckpt is not None else None)
+        except OSError as exc:
+            raise start_error(exc, method_dir) from exc
         if not class_names and label == labels[0] and get_rank() == 0:
             runner.logger.warning(no_class_names_message(cfg, config))
-        if ckpt is not None:
-            load_state(unwrap(runner.model).recognizer, ckpt, checkpoint,
-                       logger=runner.logger)
-        else:
+        if ckpt is None:
             runner.logger.warning('no checkpoint given: evaluating a model '
                                   'with random weights')
         if get_rank() == 0:
@@ -199,17 +258,18 @@ def run_eval(config: str,
                 f'evaluating {label} = {explainer_text(exp)} on {config} '
                 f'({weights_text(checkpoint)}; '
                 f'{"maps of " + map_dirs[label] if reads else "new maps"})')
-        if get_rank() == 0:  # the row label, for tables_from_records
-            os.makedirs(method_dir, exist_ok=True)
-            with open(osp.join(method_dir, LABEL_FILE), 'w') as f:
-                f.write(label + '\n')
-            if label in fingerprints:
-                WorkDir(method_dir).write_run_file(fingerprints[label])
+            if rebuilt.get(label):
+                runner.logger.warning(rebuilt[label])
+            if redo.get(label):
+                runner.logger.warning(redo_text(redo[label]))
         metrics = runner.test() or {}
         row = {k.split('/', 1)[-1]: v for k, v in metrics.items()}
         totals = writer_totals(runner)
-        if totals:  # a map that could not be written failed too
-            row['num_failed'] = totals['failed']
+        if totals:  # a map or summary line that could not be written
+            row['num_failed'] = totals['failed'] + totals.get('unrecorded',
+                                                              0)
+        if redo.get(label):
+            row['num_redone'] = len(redo[label])
         results[label] = row
         if get_rank() == 0:  # after each method: a long run keeps its part
             write_reports(work_dir, {label: row},

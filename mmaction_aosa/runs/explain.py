@@ -1,21 +1,23 @@
 """Explain every video of a config's test set (``tools/explain.py``)."""
+import os
 import os.path as osp
-from typing import Optional
+import stat
+from typing import Dict, Optional
 
-from mmengine.dist import barrier, get_rank
+from mmengine.dist import barrier, broadcast_object_list, get_rank
 
 from ..compat import init_dist_cpu_safe, load_state
 from ..engine.hooks import RecordWriterHook
 from ..fileio import file_digest
-from ..scoring import unwrap
-from .config import (RunError, adapter_cfg, check_explainer_fits,
-                     check_test_set, explainer_overrides, load_class_names,
-                     load_config,
+from .config import (RunError, adapter_cfg, build_model_early,
+                     build_test_set, check_explainer_fits, check_test_set,
+                     explainer_overrides, load_class_names, load_config,
                      no_class_names_message, read_checkpoint,
                      resolve_explainer, run_fingerprint, runner_config,
                      sample_bytes, test_dataset_cfg, workers_for_shm)
 from .runner import build_runner
-from .workdir import WorkDir, lock_work_dir
+from .workdir import (MapCheck, WorkDir, fingerprint_parts, lock_work_dir,
+                      releases_work_dirs)
 
 
 def recognizer_cfg(cfg) -> dict:
@@ -39,9 +41,56 @@ def explainer_text(exp: dict) -> str:
 
 
 def check_video(video: Optional[str]) -> None:
-    if video is not None and not osp.isfile(video):
-        raise RunError(f'video not found: {video}' if not osp.exists(video)
-                       else f'--video must be a file, {video} is a folder')
+    """Refuse a ``--video`` that is missing or not a regular file (from
+    ``stat``: a FIFO is never opened)."""
+    if video is None:
+        return
+    from ..datasets.explain_dataset import file_kind
+    try:
+        st = os.stat(video)
+    except FileNotFoundError:
+        raise RunError(f'video not found: {video}') from None
+    except OSError as exc:
+        raise RunError(f'cannot read --video {video}: {exc.strerror}') \
+            from None
+    if not stat.S_ISREG(st.st_mode):
+        raise RunError(f'--video must be a file, {video} is '
+                       f'{file_kind(st.st_mode)}')
+
+
+def start_error(exc: OSError, work_dir: str) -> RunError:
+    """A write that failed before any video (a full disk, a file-size
+    limit) as one line naming the file."""
+    where = exc.filename or work_dir
+    return RunError(f'cannot write {where} before any video: '
+                    f'{exc.strerror or exc}')
+
+
+def video_paths(test_set) -> Dict[str, str]:
+    """Video id → absolute path of a built test set (each map must name
+    its own video)."""
+    return {vid: osp.abspath(path) for vid, path in zip(test_set.ids,
+                                                        test_set.paths)
+            if path}
+
+
+def verify_saved_maps(wd: WorkDir, check: MapCheck):
+    """Rank 0 reads every map of ``wd`` (:meth:`WorkDir.verify_maps`) and
+    tells the other ranks: (trusted ids, {id: (problem, kind)})."""
+    result = [None]
+    if get_rank() == 0:
+        result = [wd.verify_maps(check)]
+    broadcast_object_list(result)
+    return result[0]
+
+
+def redo_text(bad: dict) -> str:
+    """``2 saved maps failed verification and are explained again (clip1:
+    it holds non-finite values ...)``: one line."""
+    vid, (problem, _) = next(iter(sorted(bad.items())))
+    more = f'; {len(bad) - 1} more in the log' if len(bad) > 1 else ''
+    return (f'{len(bad)} saved maps failed verification and are explained '
+            f'again ({vid}: {problem}{more})')
 
 
 def writer_totals(runner) -> dict:
@@ -61,9 +110,12 @@ def prepare(config, checkpoint, work_dir, video, cfg_options, launcher,
     work_dir = work_dir or cfg.get('work_dir') or osp.join(
         'work_dirs', default_dir)
     if get_rank() == 0 and launcher == 'none':
-        lock_work_dir(work_dir)
+        lock_work_dir(work_dir)  # released by @releases_work_dirs
     ckpt = read_checkpoint(checkpoint, trust_checkpoint)
-    dataset = test_dataset_cfg(cfg, video, work_dir)
+    try:
+        dataset = test_dataset_cfg(cfg, video, work_dir)
+    except OSError as exc:
+        raise start_error(exc, work_dir) from exc
     if launcher != 'none':
         init_dist_cpu_safe(launcher)
         if get_rank() == 0:
@@ -71,6 +123,7 @@ def prepare(config, checkpoint, work_dir, video, cfg_options, launcher,
     return cfg, work_dir, ckpt, dataset
 
 
+@releases_work_dirs
 def run_explain(config: str,
                 checkpoint: Optional[str] = None,
                 work_dir: Optional[str] = None,
@@ -84,11 +137,16 @@ def run_explain(config: str,
     """Explain every video of the config's test set (or ``video``).
 
     ``verbose`` also prints mmengine's environment, config and hook table
-    (always in the run's log file).
+    (always in the run's log file). The work dir is locked for the run
+    (:mod:`mmaction_aosa.workdir`); a rerun skips the videos whose map it
+    can trust (readable, finite, made by this run for this video) and
+    explains the others again.
 
     Returns:
-        dict: ``{'num_ok', 'num_failed', 'num_skipped', 'seconds_per_map',
-        'work_dir'}`` (gathered over ranks).
+        dict: ``{'num_ok', 'num_failed', 'num_skipped', 'num_redone',
+        'num_unrecorded', 'seconds_per_map', 'work_dir'}`` (gathered over
+        ranks; ``num_failed`` counts the videos whose summary line could not
+        be written, ``num_unrecorded``, too).
 
     Raises:
         RunError, CheckpointError: bad input, before any video is touched.
@@ -100,23 +158,31 @@ def run_explain(config: str,
     exp = resolve_explainer(explainer, cfg, explainer_overrides(cfg_options))
     check_explainer_fits(exp, dataset.get('pipeline') or [])
     check_test_set(dataset)
+    scope = cfg.get('default_scope', 'mmaction')
+    test_set = build_test_set(dataset, scope)
     wd = WorkDir(work_dir)
-    fingerprint = run_fingerprint(cfg, exp, file_digest(checkpoint), dataset)
-    differs = wd.differs_from(fingerprint)
-    if differs:
-        raise RunError(
-            f'{wd.maps_dir} holds maps of another run (its {differs} '
-            'differs): give another --work-dir, or remove that folder to '
-            'start over')
-    # resume: every rank agrees on the finished videos before sharding
+    digest = file_digest(checkpoint)
+    fingerprint = run_fingerprint(cfg, exp, digest, dataset)
+    parts = fingerprint_parts(fingerprint)
+    rebuilt = wd.check_run(fingerprint)
+    # resume: rank 0 checks every saved map, every rank agrees on the
+    # finished videos before sharding
     barrier()
-    done = sorted(wd.done_ids())
+    done, bad = verify_saved_maps(
+        wd, MapCheck(parts, videos=video_paths(test_set)))
     barrier()
     class_names = load_class_names(cfg, ckpt, config)
     model = dict(type='ExplainModel', recognizer=recognizer_cfg(cfg),
                  explainer=exp, view=cfg.get('explain_view', 'center'),
                  target=cfg.get('explain_target', None),
-                 adapter=adapter_cfg(cfg))
+                 adapter=adapter_cfg(cfg),
+                 provenance=dict(run=parts, checkpoint_sha256=digest))
+    # an unknown type or weights that do not fit: refused before the
+    # Runner (seconds of set-up); with random weights the Runner builds
+    # the model itself, after seeding
+    built = build_model_early(model, config, scope)
+    if ckpt is not None:
+        load_state(built.recognizer, ckpt, checkpoint)
     hooks = [dict(type='RecordWriterHook', out_dir=work_dir, vis=vis,
                   class_names=class_names)]
     workers, shm_note = workers_for_shm(
@@ -125,12 +191,19 @@ def run_explain(config: str,
     rcfg = runner_config(cfg, work_dir, model, dataset,
                          [dict(type='TimePerMap')], hooks, launcher, done,
                          class_names, num_workers=workers)
-    runner = build_runner(rcfg, verbose)
+    recovered = 0
+    try:
+        if get_rank() == 0:
+            wd.check_writable()
+            recovered = wd.recover_summary(done)
+        runner = build_runner(rcfg, verbose,
+                              built if ckpt is not None else None)
+        if get_rank() == 0:
+            wd.write_run_file(fingerprint)
+    except OSError as exc:
+        raise start_error(exc, work_dir) from exc
     if shm_note:
         runner.logger.warning(shm_note)
-    if ckpt is not None:
-        load_state(unwrap(runner.model).recognizer, ckpt, checkpoint,
-                   logger=runner.logger)
     if get_rank() == 0:
         runner.logger.info(
             f'explaining {config} ({recognizer_cfg(cfg).get("type")}, '
@@ -138,24 +211,38 @@ def run_explain(config: str,
             f'{len(runner.test_dataloader.dataset)} videos to do'
             + (f', {len(done)} already have maps (resuming)' if done else '')
             + f'; full log in {runner.log_dir}')
+        if rebuilt:
+            runner.logger.warning(rebuilt)
+        if bad:
+            runner.logger.warning(redo_text(bad))
+            for vid, (problem, _) in sorted(bad.items()):
+                runner.logger.debug(f'{wd.map_path(vid)}: {problem}')
+        if recovered:
+            runner.logger.warning(
+                f'{recovered} finished maps had no summary line: rebuilt '
+                f'from the maps in {wd.summary_file}')
         if ckpt is None:
             runner.logger.warning('no checkpoint given: explaining a model '
                                   'with random weights')
         if not class_names:
             runner.logger.warning(no_class_names_message(cfg, config))
-        wd.write_run_file(fingerprint)
     metrics = runner.test() or {}
     totals = writer_totals(runner)
-    out = dict(num_ok=totals.get('ok', 0), num_failed=totals.get('failed', 0),
-               num_skipped=len(done),
+    unrecorded = totals.get('unrecorded', 0)
+    out = dict(num_ok=totals.get('ok', 0),
+               num_failed=totals.get('failed', 0) + unrecorded,
+               num_skipped=len(done), num_redone=len(bad),
+               num_unrecorded=unrecorded,
                seconds_per_map=metrics.get('time/seconds_per_map'),
                work_dir=work_dir)
     per_rank = totals.get('per_rank') or []
     if get_rank() == 0:
         ranks = (' (per rank: ' + ', '.join(map(str, per_rank)) + ')'
                  if len(per_rank) > 1 else '')
+        lost = (f', {unrecorded} not recorded in {wd.summary_file} (maps '
+                'kept; counted as failed)' if unrecorded else '')
         runner.logger.info(
-            f"explained {out['num_ok']} videos, {out['num_failed']} failed"
-            f"{ranks}, {out['num_skipped']} already done; outputs in "
-            f'{work_dir}')
+            f"explained {out['num_ok']} videos, {totals.get('failed', 0)} "
+            f"failed{ranks}, {out['num_skipped']} already done{lost}; "
+            f'outputs in {work_dir}')
     return out
