@@ -31,6 +31,9 @@ VIDEO_ID_KEY, VIDEO_PATH_KEY, ERROR_KEY = ('video_id', 'video_path',
 #: and last MiB, :func:`~mmaction_aosa.datasets.explain_dataset.
 #: video_digest`): part of each map's provenance.
 VIDEO_DIGEST_KEY = 'video_digest'
+#: Metainfo key of the video's ``[size, mtime_ns]`` when it was read: a
+#: resumed run compares it (cheap) before the digest.
+VIDEO_STAT_KEY = 'video_stat'
 
 #: Metainfo keys that describe the clip's geometry (kept by
 #: :func:`add_geometry_meta_keys`, saved in each map's ``geometry``).
@@ -177,11 +180,14 @@ class SaliencyRecord:
         provenance (dict): What made the map besides :attr:`method`,
             :attr:`params`, :attr:`view` and :attr:`geometry`: ``run`` (a
             digest of each part of the run's fingerprint,
-            ``mmaction_aosa/workdir.py``), ``checkpoint_sha256`` and
-            ``video_digest`` (the video's content). Saved with the map and
-            checked before a saved map is trusted (resume, evaluation).
+            ``mmaction_aosa/workdir.py``), ``checkpoint_sha256``, ``video``
+            (its absolute path), ``video_digest`` (its content) and
+            ``video_stat`` (its size and modification time). Saved with the
+            map and checked before a saved map is trusted (resume,
+            evaluation).
         warning (str, optional): One line about an output that could not be
-            written though the map was (an overlay).
+            written though the map was (an overlay), or a note (a saved map
+            that was explained again).
     """
     video: str
     path: Optional[str] = None

@@ -31,8 +31,8 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 import numpy as np
 
 from .errors import RunError
-from .fileio import (append_line, atomic_write_json, is_temp_name,
-                     json_digest, read_json, read_lines,
+from .fileio import (append_line, atomic_write_json, content_digest,
+                     is_temp_name, json_digest, read_json, read_lines,
                      remove_stale_temp_files)
 from .structures import MapFileError, load_map
 
@@ -137,11 +137,33 @@ class MapCheck:
                     return (f'its params.{key} differs ({saved.get(key)!r} '
                             f'there, {want.get(key)!r} here)')
         if self.videos is not None and video in self.videos:
-            path = prov.get('video')
-            if path is not None and osp.normpath(path) != osp.normpath(
-                    self.videos[video]):
-                return f'it is the map of another video ({path})'
+            return _video_problem(prov, self.videos[video])
         return None
+
+
+def _video_problem(prov: dict, path: str) -> Optional[str]:
+    """Whether a map's provenance names another video than ``path``, or
+    the video changed since: its size and modification time are compared
+    first (a ``stat``), its content digest only when they differ."""
+    saved = prov.get('video')
+    if saved is not None and osp.normpath(saved) != osp.normpath(path):
+        return f'it is the map of another video ({saved})'
+    stat_then = prov.get('video_stat')
+    if not stat_then or not prov.get('video_digest'):
+        return None
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None  # the video itself fails when it is read
+    if [int(st.st_size), int(st.st_mtime_ns)] == list(stat_then):
+        return None
+    try:
+        now = content_digest(path, folder=osp.isdir(path))
+    except OSError:
+        return None
+    if now != prov.get('video_digest'):
+        return f'its video {path} changed since (another content)'
+    return None
 
 
 def saliency_problem(saliency) -> Optional[str]:

@@ -826,26 +826,33 @@ def test_eval_recomputes_a_truncated_map_of_its_own(capsys, tmp_path):
         assert again[k] == pytest.approx(first[k], abs=1e-6)
 
 
-# item 3, the class: a NaN map and the map of another video under this
-# one's id are explained again too
-def test_resume_redoes_non_finite_and_misplaced_maps(capsys, tmp_path):
+# item 3, the class: a NaN map, the map of another video under this one's
+# id, and the map of a video whose file was replaced since are explained
+# again too; a video only touched (same content) keeps its map
+def test_resume_redoes_nan_misplaced_and_stale_maps(capsys, tmp_path):
     import numpy as np
-    work, ann, root, _ = explained(capsys, tmp_path, 3)
+    work, ann, root, _ = explained(capsys, tmp_path, 4)
     path = work / 'maps' / 'clip0.npz'
     with np.load(path) as z:
         fields = dict(z)
     fields['saliency'][:] = np.nan
     np.savez(path, **fields)
     shutil.copy(work / 'maps' / 'clip1.npz', work / 'maps' / 'clip2.npz')
+    shutil.copy(root / 'clip0.mp4', root / 'clip3.mp4')  # a new file there
+    os.utime(root / 'clip1.mp4', ns=(1, 1))  # touched: the same content
+    kept = mtimes(work)['clip1.npz']
     code, text, _ = here(capsys, 'explain', work, ann=ann, root=root)
     assert code == 0, text[-3000:]
-    assert '2 videos to do, 1 already have maps (resuming)' in text
-    assert '2 saved maps failed verification' in text
+    assert '3 videos to do, 1 already have maps (resuming)' in text
+    assert '3 saved maps failed verification' in text
     maps = maps_of(work)
     assert np.isfinite(maps['clip0']['saliency']).all()
     assert maps['clip2']['video'] == str(root / 'clip2.mp4')
+    assert mtimes(work)['clip1.npz'] == kept
     s = read_summary(str(work))
-    assert 'saved map explained again' not in str(s['clip1'])
+    assert s['clip3']['warning'] == (
+        f'saved map explained again: map {work}/maps/clip3.npz: its video '
+        f'{root}/clip3.mp4 changed since (another content)')
 
 
 # item 4: run.json deleted (or corrupt), then a rerun with other weights
@@ -1097,6 +1104,29 @@ def test_summary_write_failing_mid_run_fails_the_run(capsys, tmp_path,
         str(tmp_path / 'out' / 'maps' / 'clip1.npz'))['target']
 
 
+# item 6, the class: eval's reports that cannot be written (a disk full at
+# the end) fail the run with one line, not a traceback or exit 0
+def test_eval_reports_that_cannot_be_written_fail_the_run(capsys, tmp_path,
+                                                          monkeypatch):
+    import errno
+
+    from mmaction_aosa.runs import evaluate as evaluate_module
+    root = tmp_path / 'videos'
+    root.mkdir()
+    ann = listing(tmp_path / 'list.txt', clips(root, 1))
+
+    def full(work_dir, *args, **kwargs):
+        raise OSError(errno.ENOSPC, 'No space left on device',
+                      osp.join(work_dir, 'metrics.json'))
+    monkeypatch.setattr(evaluate_module, 'write_reports', full)
+    code, _, err = evaluate(capsys, tmp_path / 'eval', ann, root,
+                            '--explainers', 'gradcam')
+    assert code == 1
+    one_error(err, 'error: No space left on device '
+              f'({tmp_path}/eval/metrics.json); 1 done: rerun to resume')
+    assert not (tmp_path / 'eval' / '.lock').exists()
+
+
 # item 7: run-level bad input gave a traceback and exit 1; refused before
 # any video with one line and exit 2
 @pytest.mark.parametrize('lines, match', [
@@ -1223,6 +1253,19 @@ def test_messages_name_what_the_path_is(capsys, tmp_path):
     assert code == 2
     one_error(err, f'checkpoint {tmp_path}/ckpt is a folder; give the .pth '
               'file')
+    # the class: any path a run reads, never opened when it would block
+    code = tool('explain').main([str(tmp_path / 'pipe.mp4'), '--work-dir',
+                                 str(tmp_path / 'out')])
+    err = [ln for ln in capsys.readouterr().err.splitlines() if ln]
+    assert code == 2
+    one_error(err, f'config {tmp_path}/pipe.mp4 is not a file')
+    code = tool('eval_saliency').main([
+        CFG, CKPT, '--explainers', 'gradcam', '--work-dir',
+        str(tmp_path / 'eval'), '--ucf24-pkl', str(tmp_path / 'pipe.mp4')])
+    err = [ln for ln in capsys.readouterr().err.splitlines() if ln]
+    assert code == 2
+    one_error(err, f'--ucf24-pkl {tmp_path}/pipe.mp4 is a FIFO (named '
+              'pipe), not a file')
 
 
 # item 8: a checkpoint that does not fit names the keys, before the Runner

@@ -16,7 +16,6 @@ the main process waiting forever.
 """
 import contextlib
 import glob
-import hashlib
 import os
 import os.path as osp
 import signal
@@ -28,15 +27,14 @@ from mmaction.registry import DATASETS
 from mmaction.structures import ActionDataSample
 from torch.utils.data import Dataset, get_worker_info
 
+from ..fileio import content_digest
 from ..structures import (ERROR_KEY, VIDEO_DIGEST_KEY, VIDEO_ID_KEY,
-                          VIDEO_PATH_KEY)
+                          VIDEO_PATH_KEY, VIDEO_STAT_KEY)
 
 #: Largest video file read, in bytes (16 GiB); a larger one fails at once.
 MAX_VIDEO_BYTES = 16 * 2**30
 #: Seconds that reading and decoding one video may take.
 READ_TIMEOUT_S = 120.0
-#: Bytes of each end of a video file that :func:`video_digest` reads.
-DIGEST_BYTES = 2**20
 
 
 class VideoError(RuntimeError):
@@ -99,23 +97,10 @@ def check_video_path(path: str, folder: bool = False,
 
 def video_digest(path: str, folder: bool = False) -> str:
     """A digest of a video's content, cheap for any size: its size and its
-    first and last MiB (a frame folder: the names and sizes of its files).
-    Part of each map's provenance."""
-    h = hashlib.sha256()
-    if folder:
-        for entry in sorted(os.scandir(path), key=lambda e: e.name):
-            size = entry.stat().st_size if entry.is_file() else -1
-            line = f'{entry.name}\0{size}\n'
-            h.update(line.encode('utf-8', 'surrogateescape'))
-        return h.hexdigest()
-    with open(path, 'rb') as f:
-        size = os.fstat(f.fileno()).st_size
-        h.update(f'{size}\n'.encode())
-        h.update(f.read(DIGEST_BYTES))
-        if size > DIGEST_BYTES:
-            f.seek(max(size - DIGEST_BYTES, DIGEST_BYTES))
-            h.update(f.read(DIGEST_BYTES))
-    return h.hexdigest()
+    first and last MiB (a frame folder: the names and sizes of its files;
+    :func:`~mmaction_aosa.fileio.content_digest`). Part of each map's
+    provenance."""
+    return content_digest(path, folder)
 
 
 @contextlib.contextmanager
@@ -309,15 +294,17 @@ class ExplainDataset(Dataset):
     def __len__(self) -> int:
         return len(self.indices)
 
-    def _check_video(self, info: dict) -> Optional[str]:
+    def _check_video(self, info: dict) -> dict:
         """Refuse what cannot be read in bounded time (from ``stat``
-        alone); the video's :func:`video_digest`."""
+        alone); the video's :func:`video_digest` and ``[size, mtime]``
+        (metainfo for the map's provenance)."""
         path = video_path(info)
         if path is None:
-            return None
+            return {}
         folder = not info.get('filename')
-        check_video_path(path, folder, self.max_bytes)
-        return video_digest(path, folder)
+        st = check_video_path(path, folder, self.max_bytes)
+        return {VIDEO_DIGEST_KEY: video_digest(path, folder),
+                VIDEO_STAT_KEY: [int(st.st_size), int(st.st_mtime_ns)]}
 
     def _run_pipeline(self, info: dict) -> dict:
         results = info
@@ -340,7 +327,7 @@ class ExplainDataset(Dataset):
         vid = self.ids[self.indices[idx]]
         try:
             with time_bound(self.read_timeout, video_path(info) or vid):
-                digest = self._check_video(info)
+                identity = self._check_video(info)
                 results = self._run_pipeline(dict(info))
             share_in_worker(results)
         except (Exception, ReadTimeout) as exc:  # noqa: BLE001 - recorded
@@ -356,5 +343,5 @@ class ExplainDataset(Dataset):
             return dict(inputs=None, data_samples=sample)
         results['data_samples'].set_metainfo({
             VIDEO_ID_KEY: vid, VIDEO_PATH_KEY: video_path(info),
-            VIDEO_DIGEST_KEY: digest})
+            **identity})
         return results

@@ -25,8 +25,8 @@ from ..adapters import attach_adapter, get_adapter, pick_view
 from ..registry import build_explainer
 from ..scoring import Scorer
 from ..structures import (ERROR_KEY, VIDEO_DIGEST_KEY, VIDEO_ID_KEY,
-                          VIDEO_PATH_KEY, MapFileError, SaliencyRecord,
-                          explainer_misfit)
+                          VIDEO_PATH_KEY, VIDEO_STAT_KEY, MapFileError,
+                          SaliencyRecord, explainer_misfit)
 from ..workdir import (FINGERPRINT_KEYS, MapCheck, MapMismatch, plain,
                        saliency_problem)
 
@@ -90,7 +90,8 @@ def sample_provenance(sample, run: Optional[dict] = None) -> dict:
     meta = sample.metainfo
     path = meta.get(VIDEO_PATH_KEY)
     return dict(run or {}, video=osp.abspath(path) if path else None,
-                video_digest=meta.get(VIDEO_DIGEST_KEY))
+                video_digest=meta.get(VIDEO_DIGEST_KEY),
+                video_stat=meta.get(VIDEO_STAT_KEY))
 
 
 def explain_sample(recognizer: nn.Module, explainer, inputs, sample,
@@ -265,6 +266,9 @@ class ExplainModel(BaseModel):
         self.target = target
         self.maps_dir = maps_dir
         self.require_maps = require_maps
+        #: video id → why its saved map was not trusted (set by the run
+        #: that checked the maps; the video's summary line says it)
+        self.redo_notes = {}
         self.provenance = dict(provenance) if provenance else None
         self.check = None
         if self.provenance is not None:
@@ -309,7 +313,8 @@ class ExplainModel(BaseModel):
                     raise FileNotFoundError(
                         f'no map {rec.video}.npz in {self.maps_dir}')
                 else:
-                    redo = None
+                    redo = self.redo_notes.get(rec.video)
+                    redo = redo and f'saved map explained again: {redo}'
                 explain_sample(self.recognizer, self.explainer, inputs,
                                sample, rec, self.view, self.target,
                                self.provenance)

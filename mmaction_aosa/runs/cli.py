@@ -84,7 +84,9 @@ def main_of(run: Callable[[argparse.Namespace], int],
             argv: Optional[Sequence[str]] = None) -> int:
     """Parse, import the plugin, run; bad input ends with one line on
     stderr and exit code 2; Ctrl-C and SIGTERM with one line and 130 or
-    143; a DataLoader worker that hangs or dies with one line and 1."""
+    143; a DataLoader worker that hangs or dies, or a write that fails
+    after the start (a disk full when the reports are written), with one
+    line and 1."""
     warnings.filterwarnings('ignore', category=UserWarning)
     args = parse(parser, argv)
     try:
@@ -108,4 +110,10 @@ def main_of(run: Callable[[argparse.Namespace], int],
         print(f'error: {text[:300]}; {done} done: rerun to resume (with '
               'test_dataloader.num_workers=0 if it happens again)',
               file=sys.stderr)
+        return EXIT_FAILED
+    except OSError as exc:  # after the start: a disk full at the reports
+        where = f' ({exc.filename})' if exc.filename else ''
+        done = getattr(exc, 'maps_done', 0)
+        print(f'error: {exc.strerror or exc}{where}; {done} done: rerun to '
+              'resume', file=sys.stderr)
         return EXIT_FAILED

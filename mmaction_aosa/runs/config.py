@@ -60,7 +60,8 @@ def _as_dict(value) -> dict:
 def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
     """Load a config and merge ``--cfg-options``, with one-line errors."""
     if not osp.isfile(path):
-        raise RunError(f'config not found: {path}')
+        raise RunError(f'config not found: {path}' if not osp.exists(path)
+                       else f'config {path} is not a file')
     try:
         cfg = Config.fromfile(path)
     except Exception as exc:  # SyntaxError, missing _base_, bad scope ...

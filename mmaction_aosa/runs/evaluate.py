@@ -92,6 +92,31 @@ def refuse_foreign_maps(maps_dir: str, check: MapCheck, label: str) -> int:
     return n
 
 
+def check_ground_truth(boxes: Optional[str],
+                       ucf24_pkl: Optional[str]) -> None:
+    """Refuse ground truth that cannot be read before any video: a
+    ``--boxes`` path that is neither a folder nor a regular file, a
+    ``--ucf24-pkl`` that is not a regular file (a FIFO would block).
+
+    Raises:
+        RunError: One line naming the option and the path.
+    """
+    import stat as stat_
+
+    from ..datasets.explain_dataset import file_kind
+    for option, path, folder_ok in (('--boxes', boxes, True),
+                                    ('--ucf24-pkl', ucf24_pkl, False)):
+        if not path or (option == '--boxes' and path == 'auto'):
+            continue
+        try:
+            mode = os.stat(path).st_mode
+        except OSError:
+            raise RunError(f'{option} {path} not found') from None
+        if not (stat_.S_ISREG(mode) or folder_ok and stat_.S_ISDIR(mode)):
+            raise RunError(f'{option} {path} is {file_kind(mode)}, not a '
+                           + ('file or folder' if folder_ok else 'file'))
+
+
 def metric_configs(out_dir: str, options: Dict[str, dict]) -> list:
     """The test evaluator: every saliency metric, writing its per-video
     records to ``out_dir``; ``options`` holds arguments by metric type."""
@@ -164,6 +189,7 @@ def run_eval(config: str,
         trust_checkpoint, name)
     boxes = cfg.get('gt_boxes', boxes)
     ucf24_pkl = ucf24_pkl or cfg.get('ucf24_pkl')
+    check_ground_truth(boxes, ucf24_pkl)
     overrides = explainer_overrides(cfg_options)
     methods = [(method_label(s), resolve_explainer(s, cfg, overrides))
                for s in explainers]

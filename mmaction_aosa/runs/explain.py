@@ -9,6 +9,7 @@ from mmengine.dist import barrier, broadcast_object_list, get_rank
 from ..compat import init_dist_cpu_safe, load_state
 from ..engine.hooks import RecordWriterHook
 from ..fileio import file_digest
+from ..scoring import unwrap
 from .config import (RunError, adapter_cfg, build_model_early,
                      build_test_set, check_explainer_fits, check_test_set,
                      explainer_overrides, load_class_names, load_config,
@@ -82,6 +83,14 @@ def verify_saved_maps(wd: WorkDir, check: MapCheck):
         result = [wd.verify_maps(check)]
     broadcast_object_list(result)
     return result[0]
+
+
+def redo_notes(wd: WorkDir, bad: dict) -> Dict[str, str]:
+    """Video id → why its saved map is explained again, naming the map
+    (for the video's summary line)."""
+    return {vid: problem if problem.startswith('cannot read map') else
+            f'map {wd.map_path(vid)}: {problem}'
+            for vid, (problem, _) in bad.items()}
 
 
 def redo_text(bad: dict) -> str:
@@ -204,6 +213,7 @@ def run_explain(config: str,
         raise start_error(exc, work_dir) from exc
     if shm_note:
         runner.logger.warning(shm_note)
+    unwrap(runner.model).redo_notes = redo_notes(wd, bad)
     if get_rank() == 0:
         runner.logger.info(
             f'explaining {config} ({recognizer_cfg(cfg).get("type")}, '
