@@ -97,7 +97,8 @@ def redo_text(bad: dict) -> str:
     """``2 saved maps failed verification and are explained again (clip1:
     it holds non-finite values ...)``: one line."""
     vid, (problem, _) = next(iter(sorted(bad.items())))
-    more = f'; {len(bad) - 1} more in the log' if len(bad) > 1 else ''
+    more = (f'; {len(bad) - 1} more, each said on its summary line'
+            if len(bad) > 1 else '')
     return (f'{len(bad)} saved maps failed verification and are explained '
             f'again ({vid}: {problem}{more})')
 
@@ -225,8 +226,6 @@ def run_explain(config: str,
             runner.logger.warning(rebuilt)
         if bad:
             runner.logger.warning(redo_text(bad))
-            for vid, (problem, _) in sorted(bad.items()):
-                runner.logger.debug(f'{wd.map_path(vid)}: {problem}')
         if recovered:
             runner.logger.warning(
                 f'{recovered} finished maps had no summary line: rebuilt '
