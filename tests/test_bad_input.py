@@ -649,21 +649,32 @@ def test_no_semaphores_loads_in_the_main_process(capsys, tmp_path,
     assert 'Traceback' not in text
 
 
-def gradcam_maps(capsys, tmp_path, n=2, ckpt=CKPT):
-    """A work dir of tools/explain.py --explainer gradcam on ``n`` clips of
-    its own: (work dir, list, video folder)."""
-    root = tmp_path / 'videos'
-    root.mkdir(parents=True)
-    ann = listing(tmp_path / 'list.txt', clips(root, n))
-    work = tmp_path / 'gradcam'
-    code = tool('explain').main([
-        CFG, str(ckpt), '--work-dir', str(work), '--explainer', 'gradcam',
-        '--no-vis', '--cfg-options', 'test_dataloader.num_workers=0',
-        f'test_dataloader.dataset.ann_file={ann}',
-        f'test_dataloader.dataset.data_prefix.video={root}'])
-    out = capsys.readouterr()
-    assert code == 0, (out.out + out.err)[-3000:]
-    return work, ann, root
+@pytest.fixture(scope='module')
+def finished(tmp_path_factory):
+    """Four clips of their own, their list, and two finished explain runs
+    on them: ``approx`` (aosa_approx, small) and ``gradcam``. Tests that
+    change a run work on a copy (:func:`copy_run`); the clips and the list
+    are never changed."""
+    root = tmp_path_factory.mktemp('finished')
+    (root / 'videos').mkdir()
+    ann = listing(root / 'list.txt', clips(root / 'videos', 4))
+    data = [f'test_dataloader.dataset.ann_file={ann}',
+            f'test_dataloader.dataset.data_prefix.video={root / "videos"}',
+            'test_dataloader.num_workers=0']
+    for name, argv in (('approx', [*APPROX, '--cfg-options', *FAST]),
+                       ('gradcam', ['--explainer', 'gradcam', '--no-vis',
+                                    '--cfg-options'])):
+        assert tool('explain').main([CFG, CKPT, '--work-dir',
+                                     str(root / name), *argv, *data]) == 0
+    return dict(root=root, ann=ann, videos=root / 'videos',
+                approx=root / 'approx', gradcam=root / 'gradcam')
+
+
+def copy_run(src, tmp_path):
+    """A copy of a finished work dir (its maps name the same clips)."""
+    dst = tmp_path / src.name
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns('20*'))
+    return dst
 
 
 def eval_errors(method_dir):
@@ -679,16 +690,18 @@ def evaluate(capsys, work_dir, ann, root, *argv, ckpt=CKPT):
 
 
 # item 2: Grad-CAM maps read as "aosa"; one folder read for two methods
-def test_eval_refuses_maps_of_another_method(capsys, tmp_path):
-    maps, ann, root = gradcam_maps(capsys, tmp_path)
+def test_eval_refuses_maps_of_another_method(capsys, tmp_path, finished):
+    ann, root = finished['ann'], finished['videos']
     code, _, err = evaluate(capsys, tmp_path / 'e1', ann, root,
-                            '--explainers', 'aosa', '--maps', str(maps))
+                            '--explainers', 'aosa', '--maps',
+                            str(finished['gradcam']))
     assert code == 2
     one_error(err, "its method differs ('GradCAM' there, 'AOSA' here)")
     assert not (tmp_path / 'e1' / 'metrics.json').exists()
+    # DIR/gradcam/maps found for both methods
     code, _, err = evaluate(capsys, tmp_path / 'e2', ann, root,
                             '--explainers', 'gradcam', 'gradcam:score=prob',
-                            '--maps', str(tmp_path))
+                            '--maps', str(finished['root']))
     assert code == 2
     line = one_error(err, "its params.score differs ('logit' there, 'prob' "
                      'here)')
@@ -696,32 +709,33 @@ def test_eval_refuses_maps_of_another_method(capsys, tmp_path):
 
 
 # item 2: NaN and inf maps fail their videos and stay out of the means
-def test_eval_non_finite_maps_fail_and_stay_out_of_means(capsys, tmp_path):
+def test_eval_non_finite_maps_fail_and_stay_out_of_means(capsys, tmp_path,
+                                                         finished):
     import numpy as np
-    maps, ann, root = gradcam_maps(capsys, tmp_path, n=4)
+
+    from mmaction_aosa.fileio import read_lines
+    maps = copy_run(finished['gradcam'], tmp_path)
     for vid, bad in (('clip1', np.nan), ('clip2', np.inf)):
         path = maps / 'maps' / f'{vid}.npz'
         with np.load(path) as z:
             fields = dict(z)
         fields['saliency'][0, 0, 0] = bad
         np.savez(path, **fields)
-    cut = maps / 'maps' / 'clip3.npz'
+    cut = maps / 'maps' / 'clip3.npz'  # the class: a truncated one too
     cut.write_bytes(cut.read_bytes()[:500])
-    code, text, _ = evaluate(capsys, tmp_path / 'eval', ann, root,
-                             '--explainers', 'gradcam', '--maps', str(maps))
+    code, text, _ = evaluate(capsys, tmp_path / 'eval', finished['ann'],
+                             finished['videos'], '--explainers', 'gradcam',
+                             '--maps', str(maps))
     assert code == 1, text[-3000:]
     row = json.loads((tmp_path / 'eval' / 'metrics.json').read_text())[
         'gradcam']
     assert row['num_videos'] == 1 and row['num_failed'] == 3
-    # the row is clip0's alone
-    code, _, _ = evaluate(capsys, tmp_path / 'ref', listing(
-        tmp_path / 'one.txt', ['clip0.mp4']), root, '--explainers',
-        'gradcam', '--maps', str(maps))
-    ref = json.loads((tmp_path / 'ref' / 'metrics.json').read_text())[
-        'gradcam']
-    assert code == 0
-    for k in ('deletion', 'insertion', 'overall'):
-        assert np.isfinite(row[k]) and row[k] == pytest.approx(ref[k])
+    # the means are clip0's alone
+    (rec, ) = read_lines(str(tmp_path / 'eval' / 'gradcam' /
+                             'deletion_insertion.jsonl'))
+    assert rec['video'] == 'clip0'
+    for k in ('deletion', 'insertion'):
+        assert np.isfinite(row[k]) and row[k] == pytest.approx(rec[k])
     errors = eval_errors(tmp_path / 'eval' / 'gradcam')
     assert errors['clip0'] is None
     for vid in ('clip1', 'clip2'):
@@ -732,19 +746,21 @@ def test_eval_non_finite_maps_fail_and_stay_out_of_means(capsys, tmp_path):
 
 # item 2, the class: maps of other weights are refused, naming the field;
 # a map of another video copied under this one's name fails its video
-def test_eval_checks_each_maps_provenance(capsys, tmp_path):
+def test_eval_checks_each_maps_provenance(capsys, tmp_path, finished):
     from conftest import build_model
-    maps, ann, root = gradcam_maps(capsys, tmp_path)
+    ann, root = finished['ann'], finished['videos']
     other = tmp_path / 'other.pth'
     torch.save({'state_dict': build_model('tiny_r3d').state_dict()}, other)
     code, _, err = evaluate(capsys, tmp_path / 'e1', ann, root,
-                            '--explainers', 'gradcam', '--maps', str(maps),
-                            ckpt=other)
+                            '--explainers', 'gradcam', '--maps',
+                            str(finished['gradcam']), ckpt=other)
     assert code == 2
     one_error(err, "its checkpoint_sha256 differs from this run's")
+    maps = copy_run(finished['gradcam'], tmp_path)
     shutil.copy(maps / 'maps' / 'clip0.npz', maps / 'maps' / 'clip1.npz')
     code, text, _ = evaluate(capsys, tmp_path / 'e2', ann, root,
-                             '--explainers', 'gradcam', '--maps', str(maps))
+                             '--explainers', 'gradcam', '--maps', str(maps),
+                             '--num-videos', '2')
     assert code == 1
     assert eval_errors(tmp_path / 'e2' / 'gradcam')['clip1'].endswith(
         f'clip1.npz: it is the map of another video (the content of '
@@ -774,14 +790,15 @@ def mtimes(work):
 
 # item 3: a truncated map and another method's map copied in were taken
 # as done
-def test_resume_redoes_a_truncated_map(capsys, tmp_path):
-    work, ann, root, _ = explained(capsys, tmp_path)
+def test_resume_redoes_a_truncated_map(capsys, tmp_path, finished):
+    work = copy_run(finished['approx'], tmp_path)
     data = (work / 'maps' / 'clip1.npz').read_bytes()
     (work / 'maps' / 'clip1.npz').write_bytes(data[:len(data) // 2])
     before = mtimes(work)
-    code, text, _ = here(capsys, 'explain', work, ann=ann, root=root)
+    code, text, _ = here(capsys, 'explain', work, ann=finished['ann'],
+                         root=finished['videos'])
     assert code == 0, text[-3000:]
-    assert '1 videos to do, 1 already have maps (resuming)' in text
+    assert '1 videos to do, 3 already have maps (resuming)' in text
     assert ('1 saved maps failed verification and are explained again '
             f'(clip1: cannot read map {work}/maps/clip1.npz: BadZipFile')\
         in text
@@ -792,11 +809,12 @@ def test_resume_redoes_a_truncated_map(capsys, tmp_path):
         16, 112, 112)
 
 
-def test_resume_redoes_another_methods_map(capsys, tmp_path):
-    work, ann, root, _ = explained(capsys, tmp_path)
-    other, _, _ = gradcam_maps(capsys, tmp_path / 'g', n=2)
-    shutil.copy(other / 'maps' / 'clip0.npz', work / 'maps' / 'clip0.npz')
-    code, text, _ = here(capsys, 'explain', work, ann=ann, root=root)
+def test_resume_redoes_another_methods_map(capsys, tmp_path, finished):
+    work = copy_run(finished['approx'], tmp_path)
+    shutil.copy(finished['gradcam'] / 'maps' / 'clip0.npz',
+                work / 'maps' / 'clip0.npz')
+    code, text, _ = here(capsys, 'explain', work, ann=finished['ann'],
+                         root=finished['videos'])
     assert code == 0, text[-3000:]
     assert ("1 saved maps failed verification and are explained again "
             "(clip0: its explainer differs from this run's)") in text
@@ -857,9 +875,11 @@ def test_resume_redoes_nan_misplaced_and_stale_maps(capsys, tmp_path):
 
 # item 4: run.json deleted (or corrupt), then a rerun with other weights
 @pytest.mark.parametrize('damage', ['delete', 'corrupt'])
-def test_missing_run_record_is_not_guessed(capsys, tmp_path, damage):
+def test_missing_run_record_is_not_guessed(capsys, tmp_path, damage,
+                                           finished):
     from conftest import build_model
-    work, ann, root, _ = explained(capsys, tmp_path)
+    ann, root = finished['ann'], finished['videos']
+    work = copy_run(finished['approx'], tmp_path)
     if damage == 'delete':
         (work / 'run.json').unlink()
     else:
@@ -880,7 +900,7 @@ def test_missing_run_record_is_not_guessed(capsys, tmp_path, damage):
     code, text, _ = here(capsys, 'explain', work, ann=ann, root=root)
     assert code == 0, text[-3000:]
     assert f'{work}/run.json was {state}: rebuilt' in text
-    assert '0 videos to do, 2 already have maps' in text
+    assert '0 videos to do, 4 already have maps' in text
     assert json.loads((work / 'run.json').read_text())[
         'checkpoint_sha256'] == load_map(str(work / 'maps' / 'clip0.npz'))[
             'provenance']['checkpoint_sha256']
@@ -909,8 +929,8 @@ def test_fingerprint_is_the_same_from_any_working_directory(
 
 # item 4: an edited list is another run
 def test_edited_list_is_another_run(capsys, tmp_path):
-    work, ann, root, _ = explained(capsys, tmp_path)
-    ann.write_text(ann.read_text().replace('clip1.mp4', 'clip1.mp4 2'))
+    work, ann, root, _ = explained(capsys, tmp_path, 1)
+    ann.write_text(ann.read_text().replace('clip0.mp4', 'clip0.mp4 2'))
     code, _, err = here(capsys, 'explain', work, ann=ann, root=root)
     assert code == 2
     one_error(err, 'holds maps of another run (its data differs)')
@@ -965,9 +985,9 @@ def test_lock_covers_eval_method_folders(capsys, tmp_path):
 
 
 # item 5: the lock file stays behind after every run, failed starts too
-def test_lock_file_is_removed_after_every_run(capsys, tmp_path):
-    work, ann, root, _ = explained(capsys, tmp_path, 1)
-    assert not (work / '.lock').exists()
+def test_lock_file_is_removed_after_every_run(capsys, tmp_path, finished):
+    ann, root = finished['ann'], finished['videos']
+    work = copy_run(finished['approx'], tmp_path)
     for argv in ([], ['--explainer', 'nosuchmethod']):  # a failed start
         code, _, _ = here(capsys, 'explain', work, *argv, ann=ann,
                           root=root)
@@ -978,7 +998,7 @@ def test_lock_file_is_removed_after_every_run(capsys, tmp_path):
                       ann=ann, root=root)
     assert code == 2 and not fresh.exists()  # made by the failed start
     code, _, _ = evaluate(capsys, tmp_path / 'eval', ann, root,
-                          '--explainers', 'gradcam')
+                          '--explainers', 'gradcam', '--num-videos', '1')
     assert code == 0
     for dirpath, _, files in os.walk(tmp_path):
         assert '.lock' not in files, dirpath
