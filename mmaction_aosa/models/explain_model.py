@@ -269,6 +269,13 @@ class ExplainModel(BaseModel):
         #: video id → why its saved map was not trusted (set by the run
         #: that checked the maps; the video's summary line says it)
         self.redo_notes = {}
+        self.set_provenance(provenance, verify_keys)
+
+    def set_provenance(self, provenance: Optional[dict],
+                       verify_keys: Optional[Sequence[str]] = None) -> None:
+        """Set the run's provenance (see the class's arguments). The run
+        layer sets it on the built model rather than in its config: the
+        digests would make the Runner's config dump slow to format."""
         self.provenance = dict(provenance) if provenance else None
         self.check = None
         if self.provenance is not None:

@@ -24,6 +24,7 @@ from ..evaluation.metrics import saliency_metric_classes
 from ..evaluation.report import LABEL_FILE, write_reports
 from ..fileio import atomic_write_bytes, file_digest, is_temp_name
 from ..registry import build_explainer
+from ..scoring import unwrap
 from ..structures import MapFileError, load_map
 from .config import (RunError, adapter_cfg, build_model_early,
                      build_test_set, check_explainer_fits, check_test_set,
@@ -248,11 +249,7 @@ def run_eval(config: str,
                      target=cfg.get('explain_target', None),
                      adapter=adapter_cfg(cfg),
                      maps_dir=map_dirs.get(label, wd.maps_dir),
-                     require_maps=reads,
-                     provenance=dict(run=parts[label],
-                                     checkpoint_sha256=digest),
-                     verify_keys=list(SHARED_MAP_KEYS if reads
-                                      else FINGERPRINT_KEYS))
+                     require_maps=reads)
         hooks = [] if reads else [dict(type='RecordWriterHook',
                                        out_dir=method_dir, vis=False)]
         rcfg = runner_config(cfg, method_dir, model, dataset,
@@ -278,6 +275,9 @@ def run_eval(config: str,
                                   built if ckpt is not None else None)
         except OSError as exc:
             raise start_error(exc, method_dir) from exc
+        unwrap(runner.model).set_provenance(
+            dict(run=parts[label], checkpoint_sha256=digest),
+            SHARED_MAP_KEYS if reads else FINGERPRINT_KEYS)
         if not class_names and label == labels[0] and get_rank() == 0:
             runner.logger.warning(no_class_names_message(cfg, config))
         if ckpt is None:

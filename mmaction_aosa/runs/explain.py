@@ -185,8 +185,7 @@ def run_explain(config: str,
     model = dict(type='ExplainModel', recognizer=recognizer_cfg(cfg),
                  explainer=exp, view=cfg.get('explain_view', 'center'),
                  target=cfg.get('explain_target', None),
-                 adapter=adapter_cfg(cfg),
-                 provenance=dict(run=parts, checkpoint_sha256=digest))
+                 adapter=adapter_cfg(cfg))
     # an unknown type or weights that do not fit: refused before the
     # Runner (seconds of set-up); with random weights the Runner builds
     # the model itself, after seeding
@@ -214,7 +213,9 @@ def run_explain(config: str,
         raise start_error(exc, work_dir) from exc
     if shm_note:
         runner.logger.warning(shm_note)
-    unwrap(runner.model).redo_notes = redo_notes(wd, bad)
+    explain_model = unwrap(runner.model)
+    explain_model.set_provenance(dict(run=parts, checkpoint_sha256=digest))
+    explain_model.redo_notes = redo_notes(wd, bad)
     if get_rank() == 0:
         runner.logger.info(
             f'explaining {config} ({recognizer_cfg(cfg).get("type")}, '
