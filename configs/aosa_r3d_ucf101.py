@@ -35,9 +35,9 @@ explainer = dict(anchor_stride=8, box_size=16)
 # input of the paper's R3D-18 / R(2+1)D-18 models, Hara et al.).
 data_root_val = 'data/ucf101/videos'
 ann_file_test = 'data/ucf101/ucf101_val_split_1_videos.txt'
-# class names for the overlays: copy mmaction2's
-# tools/data/ucf101/label_map.txt
-# there, or set class_names=[...] (README, 'Class names')
+# class names for the overlays: this file if it exists, else the copy of
+# mmaction2's tools/data/ucf101/label_map.txt shipped in
+# mmaction_aosa/configs/labels/ucf101/ (README, 'Class names')
 label_map = 'data/ucf101/label_map.txt'
 test_pipeline = [
     dict(type='DecordInit'),

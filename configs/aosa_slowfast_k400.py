@@ -13,9 +13,9 @@ _base_ = [
 custom_imports = dict(imports=['mmaction_aosa'], allow_failed_imports=False)
 
 explainer = dict(anchor_stride=10, box_size=20, batch_size=16)
-# class names for the overlays: copy mmaction2's
-# tools/data/kinetics/label_map_k400.txt
-# there, or set class_names=[...] (README, 'Class names')
+# class names for the overlays: this file if it exists, else the copy of
+# mmaction2's tools/data/kinetics/label_map_k400.txt shipped in
+# mmaction_aosa/configs/labels/kinetics400/ (README, 'Class names')
 label_map = 'data/kinetics400/label_map_k400.txt'
 
 # One view: the middle 32x2 clip, centre 256 crop (the base config's test

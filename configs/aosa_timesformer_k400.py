@@ -14,9 +14,9 @@ _base_ = [
 custom_imports = dict(imports=['mmaction_aosa'], allow_failed_imports=False)
 
 explainer = dict(anchor_stride=8, box_size=16, batch_size=8)
-# class names for the overlays: copy mmaction2's
-# tools/data/kinetics/label_map_k400.txt
-# there, or set class_names=[...] (README, 'Class names')
+# class names for the overlays: this file if it exists, else the copy of
+# mmaction2's tools/data/kinetics/label_map_k400.txt shipped in
+# mmaction_aosa/configs/labels/kinetics400/ (README, 'Class names')
 label_map = 'data/kinetics400/label_map_k400.txt'
 
 test_pipeline = [

@@ -19,6 +19,8 @@ from . import (adapters, datasets, engine, evaluation, explainers,  # noqa: E402
                models, visualization)
 from .registry import EXPLAINERS  # noqa: E402
 from .structures import SaliencyRecord, load_map  # noqa: E402
+from .apis import explain_video, init_recognizer, write_overlay  # noqa: E402
 
 __version__ = '0.1.0'
-__all__ = ['EXPLAINERS', 'SaliencyRecord', 'load_map', '__version__']
+__all__ = ['EXPLAINERS', 'SaliencyRecord', 'explain_video',
+           'init_recognizer', 'load_map', 'write_overlay', '__version__']

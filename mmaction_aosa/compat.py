@@ -16,6 +16,7 @@ Two problems of the stack this project pins (see README, "Install"):
    says the file is trusted.
 """
 import collections
+import contextlib
 import importlib.util
 import os
 import re
@@ -98,6 +99,19 @@ def _safe_globals() -> list:
     return allowed
 
 
+def _allowing(allowed: list):
+    """Where ``torch.load(weights_only=True)`` also accepts ``allowed``:
+    torch >= 2.5 scopes it; torch 2.4 can only add it for the whole process;
+    older torch cannot, and Runner checkpoints need ``--trust-checkpoint``
+    there (the message says so)."""
+    ser = torch.serialization
+    if hasattr(ser, 'safe_globals'):
+        return ser.safe_globals(allowed)
+    if hasattr(ser, 'add_safe_globals'):
+        ser.add_safe_globals(allowed)
+    return contextlib.nullcontext()
+
+
 class CheckpointError(RuntimeError):
     """Raised when a checkpoint is missing or cannot be loaded safely."""
 
@@ -141,19 +155,23 @@ def load_checkpoint_file(path: str,
         if trust:
             return torch.load(path, map_location=map_location,
                               weights_only=False)
-        with torch.serialization.safe_globals(_safe_globals()):
+        with _allowing(_safe_globals()):
             return torch.load(
                 path, map_location=map_location, weights_only=True)
     except Exception as exc:  # pickle.UnpicklingError and friends
         text = str(exc)
         blocked = re.search(
-            r'(?:Unsupported global: |unsupported )GLOBAL ([\w.]+)', text)
+            r'(?:Unsupported global: |unsupported )GLOBAL ([\w.]+)'
+            r'|Unsupported class ([\w.]+)', text)  # the latter: torch < 2.4
         if blocked and not trust:
+            old = ('' if hasattr(torch.serialization, 'add_safe_globals')
+                   else f'; torch {torch.__version__} cannot allowlist '
+                   'globals, torch >= 2.4 can')
             raise CheckpointError(
                 f'checkpoint {path} holds objects outside the safe allowlist '
-                f'(it needs the global {blocked.group(1)}). If you trust this '
-                'file, pass --trust-checkpoint to unpickle it fully.'
-            ) from exc
+                f'(it needs the global {blocked.group(1) or blocked.group(2)}'
+                f'{old}). If you trust this file, pass --trust-checkpoint to '
+                'unpickle it fully.') from exc
         first = (text.strip().splitlines() or [''])[0]
         if 'Weights only load failed' in first:
             first = next((ln.strip() for ln in text.splitlines()

@@ -7,6 +7,9 @@ Each filter matches one message, nothing broader:
 * torch's ``broadcast_buffers is deprecated`` FutureWarning, raised once
   per rank by mmengine's DDP wrapper, which the CPU runs configure with
   ``broadcast_buffers=False`` (runs/config.py);
+* setuptools' ``pkg_resources is deprecated as an API``, raised when
+  mmengine imports it (the pinned setuptools 80.9 keeps it for
+  ``mmaction::`` config inheritance);
 * mmengine's ``"FileClient" will be deprecated`` and ``"HardDiskBackend"
   is the alias of "LocalBackend"`` log lines, which mmaction2's decoders
   trigger through ``FileClient`` on every run.
@@ -20,6 +23,7 @@ import warnings
 WARNING_FILTERS = (
     (r'Fail to import ``MultiScaleDeformableAttention``', UserWarning),
     (r'`broadcast_buffers` is deprecated', FutureWarning),
+    (r'pkg_resources is deprecated as an API', UserWarning),
 )
 #: Starts of mmengine's FileClient deprecation log lines.
 FILECLIENT_MESSAGES = ('"FileClient" will be deprecated',

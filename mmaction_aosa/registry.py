@@ -7,10 +7,25 @@ mmaction2's own registries so that mmaction2 configs can name them.
 """
 from mmengine.registry import DefaultScope, Registry
 
-EXPLAINERS = Registry(
+
+class PluginRegistry(Registry):
+    """A registry that builds under its own scope.
+
+    Code that runs under mmaction2's default scope (``init_recognizer``,
+    every mmaction2 config) would otherwise make mmengine look for an
+    ``mmaction`` child of this registry and print "Failed to search
+    registry with scope ..." before using this one anyway.
+    """
+
+    def build(self, cfg, *args, **kwargs):
+        with DefaultScope.overwrite_default_scope(self.scope):
+            return super().build(cfg, *args, **kwargs)
+
+
+EXPLAINERS = PluginRegistry(
     'explainer', scope='mmaction_aosa', locations=['mmaction_aosa.explainers'])
 
-ADAPTERS = Registry(
+ADAPTERS = PluginRegistry(
     'recognizer adapter', scope='mmaction_aosa',
     locations=['mmaction_aosa.adapters'])
 

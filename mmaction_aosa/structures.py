@@ -39,7 +39,7 @@ VIDEO_STAT_KEY = 'video_stat'
 #: :func:`add_geometry_meta_keys`, saved in each map's ``geometry``).
 GEOMETRY_META_KEYS = ('frame_inds', 'start_index', 'num_clips', 'clip_len',
                       'scale_factor', 'crop_bbox', 'img_shape',
-                      'original_shape')
+                      'original_shape', 'avg_fps', 'total_frames')
 
 
 def add_geometry_meta_keys(pipeline: List[dict]) -> List[dict]:
@@ -188,6 +188,9 @@ class SaliencyRecord:
         warning (str, optional): One line about an output that could not be
             written though the map was (an overlay), or a note (a saved map
             that was explained again).
+        class_name (str, optional): The name of ``target``, where the run
+            knows class names (:func:`mmaction_aosa.apis.explain_video`);
+            never saved in the map file (``summary.jsonl`` has it).
     """
     video: str
     path: Optional[str] = None
@@ -208,6 +211,7 @@ class SaliencyRecord:
     warning: Optional[str] = None
     clip: Optional[torch.Tensor] = field(default=None, repr=False)
     context: Any = field(default=None, repr=False)
+    class_name: Optional[str] = None
 
     @property
     def ok(self) -> bool:

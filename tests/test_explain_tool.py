@@ -69,14 +69,16 @@ def no_temp_files(work_dir):
         assert not [f for f in files if f.startswith('.tmp_')], dirpath
 
 
-def check_mp4(path, frames, size):
+def check_mp4(path, frames, width, min_height):
+    """The overlay has ``frames`` frames ``width`` wide, and a label band
+    under the frame (taller than ``min_height``)."""
     cap = cv2.VideoCapture(str(path))
     n = 0
     while True:
         ok, img = cap.read()
         if not ok:
             break
-        assert img.shape[:2] == size
+        assert img.shape[1] == width and img.shape[0] > min_height
         n += 1
     assert n == frames
 
@@ -99,7 +101,13 @@ def test_explain_writes_outputs_for_each_family(family, videos, tmp_path):
         assert m['params']['anchor_stride'] == 28
         assert m['probs'].shape == (4, )
         assert m['score'] == pytest.approx(m['probs'][m['target']])
-        check_mp4(tmp_path / 'vis' / f'{vid}.mp4', T, (112, 112))
+        # at the source's size (128 px, enlarged ×2 for a readable label)
+        # and speed: every source frame the clip spans (to the last
+        # sampled frame and its sampling interval, within the 32)
+        inds = m['geometry']['frame_inds']
+        last = min(inds[-1] + inds[1] - inds[0] - 1, 31)
+        check_mp4(tmp_path / 'vis' / f'{vid}.mp4', last - inds[0] + 1, 256,
+                  256)
     no_temp_files(tmp_path)
 
 
@@ -206,8 +214,10 @@ def test_single_video_with_checkpoint(videos, tmp_path):
              if ln.strip()]
     assert len(lines) == 4, lines
     assert 'explaining ' in lines[0] and f'weights loaded from {ckpt}' in \
-        lines[0] and 'AOSA(anchor_stride=28, box_size=56' in lines[0]
-    assert '[1/1, ETA 0s] clip1: target' in lines[1]
+        lines[0] and "AOSA (the config's explainer" in lines[0] and \
+        'from --cfg-options: anchor_stride=28, box_size=56' in lines[0]
+    assert '[1/1, ETA 0:00:00] clip1: ' in lines[1]
+    assert ' (class ' in lines[1] and ' p=' in lines[1]  # named: wxyz
     assert 'explained 1 videos, 0 failed' in lines[-1]
     log = ''.join(open(f).read() for f in glob.glob(
         str(tmp_path / 'out' / '*' / '*.log')))

@@ -113,6 +113,7 @@ def main(argv=None) -> int:
     print(f'  saliency maps : {osp.join(out, "maps")}/<video>.npz')
     print(f'  overlays      : {osp.join(out, "vis")}/<video>.mp4 and .png')
     print(f'  summary       : {osp.join(out, "summary.jsonl")}')
+    print(f'  in a browser  : {osp.join(out, "report.html")}')
     if frames:
         print(f'  pointing game : {hits}/{frames} frames hit the object '
               f'({hits / frames:.1%}, 7-px tolerance)')

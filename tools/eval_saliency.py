@@ -13,7 +13,9 @@ are computed on the fly (and kept in WORK_DIR/<method>/maps, so a rerun of
 the same run reuses them), or read from ``--maps DIR`` (written by
 tools/explain.py). Writes WORK_DIR/metrics.json (``{method: {deletion,
 insertion, overall, spt, seconds_per_map, num_videos, ...}}``), metrics.md,
-curves.json, curves.png (and sanity.json, sanity.png with --sanity). S-PT is
+curves.json, curves.png (and sanity.json, sanity.png with --sanity),
+WORK_DIR/<method>/vis/ (overlays of new maps; --no-vis leaves them out) and
+report.html (metrics, curves, the methods side by side per video). S-PT is
 null where no ground-truth boxes exist. Under torchrun: ``torchrun
 --nproc_per_node=2 tools/eval_saliency.py ... --launcher pytorch``. Exit
 code 1 if a video failed, 2 on bad arguments.
@@ -50,7 +52,16 @@ def parser():
                    help='perturbed clips per forward pass')
     p.add_argument('--sanity', type=int, default=0, metavar='N',
                    help='cascading randomisation on the first N videos')
+    p.add_argument('--no-vis', action='store_true',
+                   help='do not write overlays of new maps (report.html '
+                   'then shows the metrics only)')
     return p
+
+
+def _num(value, digits: int = 3) -> str:
+    """A metric for the terminal: 3 decimals (as metrics.md), '–' if
+    none."""
+    return '–' if value is None else f'{value:.{digits}f}'
 
 
 def run(args) -> int:
@@ -63,11 +74,12 @@ def run(args) -> int:
         ucf24_pkl=args.ucf24_pkl, steps=args.steps,
         batch_size=args.batch_size, sanity_videos=args.sanity,
         trust_checkpoint=args.trust_checkpoint,
-        verbose=args.verbose)
+        verbose=args.verbose, vis=not args.no_vis)
     for label, r in results.items():
-        print(f"{label}: deletion {r.get('deletion')} insertion "
-              f"{r.get('insertion')} overall {r.get('overall')} spt "
-              f"{r.get('spt')} s/map {r.get('seconds_per_map')} videos "
+        print(f"{label}: deletion {_num(r.get('deletion'))} insertion "
+              f"{_num(r.get('insertion'))} overall {_num(r.get('overall'))}"
+              f" spt {_num(r.get('spt'))} s/map "
+              f"{_num(r.get('seconds_per_map'), 2)} videos "
               f"{r.get('num_videos')} failed {r.get('num_failed', 0)}")
     failed = any(r.get('num_failed') for r in results.values())
     return EXIT_FAILED if failed else EXIT_OK

@@ -3,9 +3,12 @@
     python tools/explain.py CONFIG [CHECKPOINT] [--video PATH]
         [--work-dir DIR] [--explainer NAME] [--cfg-options K=V ...]
         [--launcher {none,pytorch}] [--trust-checkpoint] [--no-vis]
+        [--num-videos N]
 
-Writes WORK_DIR/maps/<video_id>.npz, WORK_DIR/vis/<video_id>.mp4 and one
-line per video in WORK_DIR/summary.jsonl. A rerun skips finished videos.
+Writes WORK_DIR/maps/<video_id>.npz, WORK_DIR/vis/<video_id>.mp4 (the
+overlay on the source video, at its size and frame rate), one line per
+video in WORK_DIR/summary.jsonl and WORK_DIR/report.html (open it in a
+browser). A rerun skips finished videos and adds to the report.
 The exit code is 1 if any video failed, 2 on bad arguments.
 """
 import os
@@ -31,6 +34,9 @@ def parser():
                    '(e.g. AOSA), optionally NAME:key=value,...')
     p.add_argument('--no-vis', action='store_true',
                    help='do not write overlay videos')
+    p.add_argument('--num-videos', type=int, metavar='N',
+                   help='only the first N videos of the test set (a rerun '
+                   'with a larger N resumes)')
     return p
 
 
@@ -41,7 +47,8 @@ def run(args) -> int:
         explainer=args.explainer, video=args.video,
         cfg_options=args.cfg_options, launcher=args.launcher,
         trust_checkpoint=args.trust_checkpoint,
-        verbose=args.verbose, vis=not args.no_vis)
+        verbose=args.verbose, vis=not args.no_vis,
+        num_videos=args.num_videos)
     return EXIT_FAILED if result.get('num_failed', 0) else EXIT_OK
 
 

@@ -28,6 +28,7 @@ from mmengine.hooks import Hook
 
 from mmaction.registry import HOOKS
 
+from .. import progress
 from ..adapters import attach_adapter
 from ..explainers.base import denormalize
 from ..fileio import append_line, atomic_write_json, read_json
@@ -35,8 +36,10 @@ from ..models.explain_model import explain_sample, new_record
 from ..registry import build_explainer
 from ..scoring import unwrap
 from ..datasets.explain_dataset import video_id
-from ..structures import VIDEO_ID_KEY, VIDEO_PATH_KEY, SaliencyRecord
-from ..visualization import save_overlay
+from ..structures import (GEOMETRY_META_KEYS, VIDEO_ID_KEY, VIDEO_PATH_KEY,
+                          SaliencyRecord)
+from ..progress import duration, hms
+from ..visualization import class_label, class_name, save_overlay
 from ..workdir import SUMMARY_FILE, WorkDir  # noqa: F401 - re-exported
 
 STATUSES = ('ok', 'failed', 'skipped')
@@ -121,14 +124,17 @@ class _RecordWriter:
                     # whatever visualizer the config has (mmaction2's
                     # ActionVisualizer too) gets the overlay
                     vis = getattr(runner, 'visualizer', None)
-                    save_overlay(
+                    drawn = save_overlay(
                         rec.video, denormalize(recognizer, rec.clip),
                         rec.saliency.numpy(), rec.target, rec.score,
                         self._class_names(runner),
                         alpha=getattr(vis, 'alpha', 0.5),
                         fps=getattr(vis, 'fps', 8.0),
                         out_dir=wd.vis_dir,
-                        out_type=self.out_type, visualizer=vis)
+                        out_type=self.out_type, visualizer=vis,
+                        source=rec.path, geometry=rec.geometry,
+                        method=rec.method)
+                    self._note_clip_overlay(runner, drawn.get('why'))
                 except Exception as exc:  # noqa: BLE001 - the map is kept
                     rec.warning = (f'overlay not written: '
                                    f'{type(exc).__name__}: {exc}')[:500]
@@ -148,6 +154,9 @@ class _RecordWriter:
         if status != 'skipped':
             line = dict(rec.summary(), rank=get_rank(),
                         finished=round(time.time(), 3))
+            if status == 'ok':  # for report.html and people reading it
+                line['class_name'] = class_name(
+                    rec.target, self._class_names(runner))
             try:
                 append_line(wd.summary_file, line)
             except OSError as exc:
@@ -158,15 +167,24 @@ class _RecordWriter:
         self._log(runner, rec)
         return status
 
+    def _note_clip_overlay(self, runner, why: Optional[str]) -> None:
+        """Say once per run when overlays fall back to the model's clip
+        (the source video could not be read)."""
+        if why and not getattr(self, '_told_clip_overlay', False):
+            self._told_clip_overlay = True
+            runner.logger.warning(f'overlays drawn on the model\'s clip, not '
+                                  f'on the source video: {why}')
+
     def _log(self, runner, rec: SaliencyRecord) -> None:
         done = self._done_all()
         elapsed = time.perf_counter() - self._start
-        eta = elapsed / done * max(self.total - done, 0) if done else 0.0
+        eta = elapsed / done * max(self.total - done, 0) if done else None
         ranks = f' on {self._world} ranks' if self._world > 1 else ''
-        head = f'[{done}/{self.total}{ranks}, ETA {eta:.0f}s] {rec.video}'
+        head = f'[{done}/{self.total}{ranks}, ETA {hms(eta)}] {rec.video}'
         if rec.status == 'ok':
-            runner.logger.info(f'{head}: target {rec.target} '
-                               f'p={rec.score:.3f} in {rec.seconds:.1f}s')
+            runner.logger.info(
+                f'{head}: {class_label(rec.target, self._class_names(runner))}'
+                f' p={rec.score:.3f}, map in {duration(rec.seconds)}')
         elif rec.status == 'failed':
             runner.logger.warning(f'{head}: FAILED: {rec.error}')
 
@@ -184,6 +202,18 @@ class _RecordWriter:
         out['unrecorded'] = int(t[-1])
         out['per_rank'] = per_rank
         return out
+
+
+def keep_geometry(dataset) -> None:
+    """Make the PackActionInputs of ``dataset``'s pipeline keep the clip
+    geometry (frame indices, resize, crop; :data:`GEOMETRY_META_KEYS`), so
+    that overlays are drawn on the source video, in an ordinary test run
+    whose config does not ask for them."""
+    for t in getattr(getattr(dataset, 'pipeline', None), 'transforms', []):
+        keys = getattr(t, 'meta_keys', None)
+        if type(t).__name__ == 'PackActionInputs' and keys is not None:
+            t.meta_keys = tuple(keys) + tuple(
+                k for k in GEOMETRY_META_KEYS if k not in keys)
 
 
 @HOOKS.register_module()
@@ -213,6 +243,9 @@ class RecordWriterHook(_RecordWriter, Hook):
 
     def before_test(self, runner) -> None:
         self._begin(runner, runner.work_dir)
+        model = unwrap(runner.model)
+        if hasattr(model, 'progress_logger'):  # an ExplainModel
+            model.progress_logger = runner.logger
 
     def after_test_iter(self, runner, batch_idx, data_batch=None,
                         outputs=None) -> None:
@@ -266,6 +299,7 @@ class SaliencyHook(_RecordWriter, Hook):
 
     def before_test(self, runner) -> None:
         self._begin(runner, osp.join(runner.work_dir, 'saliency'))
+        keep_geometry(runner.test_dataloader.dataset)
         if self.adapter is not None:
             attach_adapter(unwrap(runner.model), self.adapter)
         if self.vis and not self._class_names(runner):
@@ -318,8 +352,9 @@ class SaliencyHook(_RecordWriter, Hook):
                     outputs[i]:
                 target = int(outputs[i].pred_score.argmax())
             try:
-                explain_sample(recognizer, self.explainer, inputs, sample,
-                               rec, self.view, target)
+                with progress.for_map(rec.video, runner.logger):
+                    explain_sample(recognizer, self.explainer, inputs,
+                                   sample, rec, self.view, target)
             except Exception as exc:  # noqa: BLE001 - recorded per video
                 rec.fail(f'{type(exc).__name__}: {exc}')
             self.write(runner, rec, recognizer)

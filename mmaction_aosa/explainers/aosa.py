@@ -13,6 +13,7 @@ from typing import Optional, Sequence, Union
 import numpy as np
 import torch
 
+from .. import progress
 from ..blur import blur_clip
 from ..registry import EXPLAINERS
 from ..scoring import Scorer, score_of
@@ -309,6 +310,8 @@ class AOSA(BaseExplainer):
     def _saliency(self, scorer, x, target, base_score, timings):
         frames = denormalize(scorer.model, x)
         tubes = self.build_tubes(frames, x.device, timings)
+        progress.expect(self.rounds * tubes.num_masks * (
+            self.num_samples if self.fill == 'conditional' else 1))
         t0 = time.perf_counter()
         base_score = self.clean_score(scorer, x, target, base_score)
         scores = self.score_masks(scorer, x, tubes, target)

@@ -34,6 +34,7 @@ from typing import Optional
 
 import torch
 
+from .. import progress
 from ..registry import EXPLAINERS
 from ..tubes.maps import (dense_mask_sums, evidence_first, tubes_region,
                           union_box_sums, use_box_algebra)
@@ -119,6 +120,7 @@ class AOSAApprox(AOSA):
     def _saliency(self, scorer, x, target, base_score, timings):
         tubes = self.build_tubes(denormalize(scorer.model, x), x.device,
                                  timings)
+        progress.expect(self.rounds)  # one gradient per round
         t0 = time.perf_counter()
         f, grad = input_gradient(scorer, x[None], target, self.score)
         t1 = time.perf_counter()

@@ -10,6 +10,7 @@ from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
 
+from .. import progress
 from ..registry import EXPLAINERS
 from .base import BaseExplainer, ExplainError, check_positive_int
 
@@ -105,6 +106,7 @@ class Occlusion3D(BaseExplainer):
         C, T, H, W = x.shape
         (wt, wh, ww), _ = self.geometry(T, H, W)
         starts = self.windows(T, H, W).to(x.device)
+        progress.expect(len(starts))
         tt = torch.arange(T, device=x.device)
         yy = torch.arange(H, device=x.device)
         xx = torch.arange(W, device=x.device)

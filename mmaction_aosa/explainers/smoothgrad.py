@@ -1,6 +1,7 @@
 """SmoothGrad (Smilkov et al., 2017) for video recognizers."""
 import torch
 
+from .. import progress
 from ..registry import EXPLAINERS
 from .base import BaseExplainer, check_positive_int
 from .gradients import check_score, input_gradient
@@ -44,6 +45,7 @@ class SmoothGrad(BaseExplainer):
         total = torch.zeros(x.shape[1:], dtype=torch.float64,
                             device=x.device)
         done = 0
+        progress.expect(self.num_samples)
         while done < self.num_samples:
             b = min(self.batch_size, self.num_samples - done)
             noise = torch.randn((b, ) + tuple(x.shape), generator=gen)

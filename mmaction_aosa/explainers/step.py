@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from ..blur import blur_clip
+from .. import progress
 from ..registry import EXPLAINERS
 from .base import BaseExplainer
 from .gradients import check_score, target_score
@@ -101,6 +102,7 @@ class STEP(BaseExplainer):
                 torch.sigmoid(t), size=(T, H, W), mode='trilinear',
                 align_corners=False)[0, 0]
 
+        progress.expect(self.num_iterations)
         with torch.enable_grad():
             for _ in range(self.num_iterations):
                 m = mask_of(theta)

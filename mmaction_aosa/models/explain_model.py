@@ -10,6 +10,7 @@ segments), and asks the explainer for the map (or reads the map an earlier
 run saved). Failures become records with an error; they never stop the
 run.
 """
+import contextlib
 import os.path as osp
 import time
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from torch import nn
 
 from mmaction.registry import MODELS
 
+from .. import progress
 from ..adapters import attach_adapter, get_adapter, pick_view
 from ..registry import build_explainer
 from ..scoring import Scorer
@@ -266,6 +268,9 @@ class ExplainModel(BaseModel):
         self.target = target
         self.maps_dir = maps_dir
         self.require_maps = require_maps
+        #: Where the progress inside each map goes (the runner's logger,
+        #: set by RecordWriterHook); None: silent (mmaction_aosa.progress)
+        self.progress_logger = None
         #: video id → why its saved map was not trusted (set by the run
         #: that checked the maps; the video's summary line says it)
         self.redo_notes = {}
@@ -296,6 +301,11 @@ class ExplainModel(BaseModel):
         path = osp.join(self.maps_dir, f'{video}.npz')
         return path if osp.isfile(path) else None
 
+    def _progress(self, video: str):
+        if self.progress_logger is None:
+            return contextlib.nullcontext()
+        return progress.for_map(video, self.progress_logger)
+
     def test_step(self, data: dict) -> List[SaliencyRecord]:
         context = ExplainContext(self.recognizer, self.explainer)
         records = []
@@ -322,9 +332,10 @@ class ExplainModel(BaseModel):
                 else:
                     redo = self.redo_notes.get(rec.video)
                     redo = redo and f'saved map explained again: {redo}'
-                explain_sample(self.recognizer, self.explainer, inputs,
-                               sample, rec, self.view, self.target,
-                               self.provenance)
+                with self._progress(rec.video):
+                    explain_sample(self.recognizer, self.explainer, inputs,
+                                   sample, rec, self.view, self.target,
+                                   self.provenance)
                 rec.warning = redo
             except Exception as exc:  # noqa: BLE001 - recorded per video
                 rec.fail(f'{type(exc).__name__}: {exc}')

@@ -14,6 +14,7 @@ import os
 import os.path as osp
 import shutil
 import stat
+from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -133,42 +134,131 @@ def explainer_file(path: str) -> dict:
     return _as_dict(exp)
 
 
-def resolve_explainer(name: Optional[str], cfg: Config,
-                      overrides: Optional[dict] = None) -> dict:
-    """The explainer config: from ``--explainer NAME`` or the config.
+#: Explainer arguments that fit a model and its clip size rather than
+#: choose a method: a config's own values survive ``--explainer NAME``
+#: (the paper's SlowFast setting, anchors every 10 px with 20×20 boxes at
+#: 256 px, stays with ``--explainer aosa_approx``).
+MODEL_ARGS = ('anchor_stride', 'box_size', 'batch_size', 'target_layer',
+              'amp')
 
-    NAME is a preset (``aosa_approx``) or a registered type name (built
-    with its defaults, e.g. ``AOSA``); ``NAME:key=value,...`` overrides
-    arguments. ``overrides`` (the ``explainer.*`` entries of
-    ``--cfg-options``) apply last, whichever way the explainer was named.
-    The result is checked by building it once.
+
+def explainer_args(type_name: str) -> set:
+    """The arguments an explainer type takes (its constructors' named
+    parameters, through its bases); empty for an unknown type."""
+    import inspect
+    cls = EXPLAINERS.module_dict.get(str(type_name).split('.')[-1])
+    names = set()
+    for klass in getattr(cls, '__mro__', ()):
+        if klass is object or '__init__' not in vars(klass):
+            continue
+        for p in inspect.signature(klass.__init__).parameters.values():
+            if p.name != 'self' and p.kind not in (p.VAR_POSITIONAL,
+                                                   p.VAR_KEYWORD):
+                names.add(p.name)
+    return names
+
+
+def _args_text(args: dict) -> str:
+    return ', '.join(f'{k}={v!r}' for k, v in args.items())
+
+
+@dataclass
+class ExplainerChoice:
+    """The explainer of a run and where each of its settings came from.
+
+    Attributes:
+        cfg (dict): The explainer config (``type`` and arguments).
+        origin (str): What chose the method: ``'preset NAME'``, ``'type
+            NAME'``, ``'file PATH'`` or ``'the config'``.
+        from_config (dict): Arguments the config set for its model
+            (:data:`MODEL_ARGS`) that replace the preset's.
+        from_name (dict): ``NAME:key=value`` arguments.
+        from_options (dict): ``--cfg-options explainer.*`` arguments.
     """
+    cfg: dict
+    origin: str
+    from_config: dict = field(default_factory=dict)
+    from_name: dict = field(default_factory=dict)
+    from_options: dict = field(default_factory=dict)
+
+    def describe(self) -> str:
+        """One line a person reads: the method, its model settings
+        (:data:`MODEL_ARGS`) and where each came from, e.g.
+        ``AOSAApprox (preset aosa_approx; from the config: anchor_stride=10,
+        box_size=20; from --cfg-options: batch_size=4)``."""
+        moved = {**self.from_config, **self.from_name, **self.from_options}
+        own = {k: self.cfg[k] for k in MODEL_ARGS
+               if k in self.cfg and k not in moved}
+        parts = [self.origin + (f': {_args_text(own)}' if own else '')]
+        for where, args in (('the config', self.from_config),
+                            ('the name', self.from_name),
+                            ('--cfg-options', self.from_options)):
+            if args:
+                parts.append(f'from {where}: {_args_text(args)}')
+        return f"{self.cfg.get('type')} ({'; '.join(parts)})"
+
+
+def choose_explainer(name: Optional[str], cfg: Config,
+                     overrides: Optional[dict] = None) -> ExplainerChoice:
+    """The explainer of a run: from ``--explainer NAME`` or the config.
+
+    NAME is a preset (``aosa_approx``), a file with an ``explainer``, or a
+    registered type name (built with its defaults, e.g. ``AOSA``). It
+    chooses the method; the config's own values of :data:`MODEL_ARGS`
+    (anchor grid, box, batch for its model) stay when the chosen type takes
+    them. ``NAME:key=value,...`` overrides arguments, and ``overrides``
+    (the ``explainer.*`` entries of ``--cfg-options``) apply last, whichever
+    way the explainer was named. The result is checked by building it once.
+    """
+    own = _as_dict(cfg.explainer) if cfg.get('explainer') else {}
     if name is None:
-        if 'explainer' not in cfg:
+        if not own:
             raise RunError(
                 'the config defines no `explainer`; add one (inherit '
                 "configs/_base_/explainers/aosa.py) or pass --explainer NAME")
-        exp = _as_dict(cfg.explainer)
+        choice = ExplainerChoice(own, "the config's explainer")
     else:
         base, _, opts = name.partition(':')
         if base.endswith('.py'):
             exp = explainer_file(base)
+            origin = f'file {base}'
         elif osp.isfile(preset_path(base.lower())):
             exp = _as_dict(Config.fromfile(preset_path(base.lower()))
                            .explainer)
+            origin = f'preset {base.lower()}'
         elif base in EXPLAINERS.module_dict:
             exp = dict(type=base)
+            origin = 'its defaults'
         else:
             raise RunError(f'unknown explainer {base!r}; available: '
                            f"{', '.join(available_explainers())}")
+        choice = ExplainerChoice(exp, origin)
+        takes = explainer_args(exp.get('type'))
+        for key in MODEL_ARGS:
+            if key in own and key in takes and own[key] != exp.get(key):
+                choice.from_config[key] = exp[key] = own[key]
         for item in filter(None, opts.split(',')):
             key, eq, val = item.partition('=')
             if not eq:
                 raise RunError(
                     f'bad override {item!r} in {name!r}: use key=value')
-            exp[key.strip()] = _value(val.strip())
-    exp.update(overrides or {})
-    return check_explainer(exp)
+            choice.from_name[key.strip()] = exp[key.strip()] = _value(
+                val.strip())
+        for key in choice.from_name:
+            choice.from_config.pop(key, None)
+    for key, val in (overrides or {}).items():
+        choice.from_options[key] = choice.cfg[key] = val
+        choice.from_config.pop(key, None)
+        choice.from_name.pop(key, None)
+    check_explainer(choice.cfg)
+    return choice
+
+
+def resolve_explainer(name: Optional[str], cfg: Config,
+                      overrides: Optional[dict] = None) -> dict:
+    """The explainer config of a run (:func:`choose_explainer`'s
+    ``cfg``)."""
+    return choose_explainer(name, cfg, overrides).cfg
 
 
 def method_label(spec: str) -> str:
@@ -183,14 +273,17 @@ def label_map_candidates(path: str,
                          config_path: Optional[str] = None) -> List[str]:
     """Where a config's ``label_map`` is looked for, in order: as given
     (relative to the working directory), relative to the config file's
-    folder, and by its file name among the package's label maps
-    (``mmaction_aosa/configs/labels``)."""
+    folder, and by its last folder and file name among the package's label
+    maps (``mmaction_aosa/configs/labels``: ``data/ucf101/label_map.txt``
+    is ``labels/ucf101/label_map.txt``; a bare ``label_map.txt`` names no
+    dataset)."""
     cands = [path]
     if not osp.isabs(path):
         if config_path:
             cands.append(osp.join(osp.dirname(osp.abspath(config_path)),
                                   path))
         cands.append(osp.join(osp.dirname(PRESET_DIR), 'labels',
+                              osp.basename(osp.dirname(path)),
                               osp.basename(path)))
     return cands
 

@@ -21,6 +21,7 @@ from mmengine.dist import barrier, get_rank
 
 from ..compat import load_state
 from ..evaluation.metrics import saliency_metric_classes
+from ..evaluation.html_report import OVERLAY_DIR_FILE, write_eval_report
 from ..evaluation.report import LABEL_FILE, write_reports
 from ..fileio import atomic_write_bytes, file_digest, is_temp_name
 from ..registry import build_explainer
@@ -28,13 +29,13 @@ from ..scoring import unwrap
 from ..structures import MapFileError, load_map
 from .config import (RunError, adapter_cfg, build_model_early,
                      build_test_set, check_explainer_fits, check_test_set,
-                     explainer_overrides, load_class_names,
-                     no_class_names_message, method_label, resolve_explainer,
-                     run_fingerprint, runner_config)
+                     choose_explainer, explainer_overrides, load_class_names,
+                     no_class_names_message, method_label, run_fingerprint,
+                     runner_config)
 from .explain import (explainer_text, prepare, recognizer_cfg, redo_text,
                       start_error, verify_saved_maps, video_paths,
-                      weights_text, writer_totals)
-from .runner import build_runner
+                      weights_text, write_report, writer_totals)
+from .runner import EXPLAINER_ARGS, build_runner
 from .workdir import (FINGERPRINT_KEYS, SHARED_MAP_KEYS, MapCheck, WorkDir,
                       fingerprint_parts, releases_work_dirs)
 
@@ -121,13 +122,17 @@ def check_ground_truth(boxes: Optional[str],
 def metric_configs(out_dir: str, options: Dict[str, dict]) -> list:
     """The test evaluator: every registered saliency metric, writing its
     per-video records to ``out_dir``; ``options`` holds arguments by metric
-    type. (A subclass that is not in mmaction2's ``METRICS``, such as one a
-    test defines, cannot be built from a config: it is left out.)"""
+    type. The sanity check is left out unless it checks some video
+    (mmengine warns about a metric that saw nothing); a subclass that is
+    not in mmaction2's ``METRICS``, such as one a test defines, cannot be
+    built from a config: it is left out too."""
     from mmaction.registry import METRICS
     return [dict(type=m.__name__, out_dir=out_dir,
                  **options.get(m.__name__, {}))
             for m in saliency_metric_classes()
-            if METRICS.get(m.__name__) is m]
+            if METRICS.get(m.__name__) is m and (
+                m.__name__ != 'CascadeRandomization' or options.get(
+                    m.__name__, {}).get('num_videos'))]
 
 
 def _title(config: str, checkpoint: Optional[str],
@@ -152,7 +157,8 @@ def run_eval(config: str,
              batch_size: int = 16,
              sanity_videos: int = 0,
              trust_checkpoint: bool = False,
-             verbose: bool = False) -> Dict[str, dict]:
+             verbose: bool = False,
+             vis: bool = True) -> Dict[str, dict]:
     """Evaluate each method on the config's test set; write the reports.
 
     Args:
@@ -179,6 +185,8 @@ def run_eval(config: str,
         trust_checkpoint (bool): Allow full unpickling of the checkpoint.
         verbose (bool): Also print mmengine's environment, config and hook
             table (always in each method's log file).
+        vis (bool): Write each new map's overlay (``WORK_DIR/<method>/vis``)
+            for the report's side-by-side view.
 
     Returns:
         dict: ``{method: row}`` of this run (on every rank); each row holds
@@ -196,8 +204,9 @@ def run_eval(config: str,
     ucf24_pkl = ucf24_pkl or cfg.get('ucf24_pkl')
     check_ground_truth(boxes, ucf24_pkl)
     overrides = explainer_overrides(cfg_options)
-    methods = [(method_label(s), resolve_explainer(s, cfg, overrides))
-               for s in explainers]
+    chosen = [(method_label(s), choose_explainer(s, cfg, overrides))
+              for s in explainers]
+    methods = [(label, choice.cfg) for label, choice in chosen]
     for label, exp in methods:
         check_explainer_fits(exp, dataset.get('pipeline') or [], label)
     check_test_set(dataset)
@@ -251,7 +260,8 @@ def run_eval(config: str,
                      maps_dir=map_dirs.get(label, wd.maps_dir),
                      require_maps=reads)
         hooks = [] if reads else [dict(type='RecordWriterHook',
-                                       out_dir=method_dir, vis=False)]
+                                       out_dir=method_dir, vis=vis,
+                                       class_names=class_names)]
         rcfg = runner_config(cfg, method_dir, model, dataset,
                              metric_configs(method_dir, options), hooks,
                              launcher, class_names=class_names,
@@ -268,6 +278,13 @@ def run_eval(config: str,
             if get_rank() == 0:  # the row label, for tables_from_records
                 atomic_write_bytes(osp.join(method_dir, LABEL_FILE),
                                    (label + '\n').encode())
+                maps_of = map_dirs.get(label, '')
+                if osp.basename(osp.normpath(maps_of)) == 'maps':
+                    # read from a run's maps/: the report shows its vis/
+                    atomic_write_bytes(
+                        osp.join(method_dir, OVERLAY_DIR_FILE),
+                        (osp.abspath(osp.join(osp.dirname(osp.normpath(
+                            maps_of)), 'vis')) + '\n').encode())
                 if not reads:
                     wd.check_writable()
                     wd.write_run_file(fingerprints[label])
@@ -285,9 +302,11 @@ def run_eval(config: str,
                                   'with random weights')
         if get_rank() == 0:
             runner.logger.info(
-                f'evaluating {label} = {explainer_text(exp)} on {config} '
+                f'evaluating {label} = {dict(chosen)[label].describe()} on '
+                f'{config} '
                 f'({weights_text(checkpoint)}; '
                 f'{"maps of " + map_dirs[label] if reads else "new maps"})')
+            runner.logger.info(f'{EXPLAINER_ARGS}{explainer_text(exp)}')
             if rebuilt.get(label):
                 runner.logger.warning(rebuilt[label])
             if redo.get(label):
@@ -304,5 +323,14 @@ def run_eval(config: str,
         if get_rank() == 0:  # after each method: a long run keeps its part
             write_reports(work_dir, {label: row},
                           _title(config, checkpoint, num_videos))
+            report = write_report(
+                runner, write_eval_report, work_dir, header=[
+                    f'{config} ({recognizer_cfg(cfg).get("type")}, '
+                    f'{weights_text(checkpoint)})'] + [
+                    f'{lab}: {choice.describe()}' for lab, choice in chosen],
+                class_names=class_names)
+            if report and label == labels[-1]:
+                runner.logger.info(f'metrics and overlays side by side: '
+                                   f'open {report}')
         barrier()
     return results

@@ -8,15 +8,17 @@ from mmengine.dist import barrier, broadcast_object_list, get_rank
 
 from ..compat import init_dist_cpu_safe, load_state
 from ..engine.hooks import RecordWriterHook
+from ..evaluation.html_report import write_explain_report
 from ..fileio import file_digest
 from ..scoring import unwrap
 from .config import (RunError, adapter_cfg, build_model_early,
                      build_test_set, check_explainer_fits, check_test_set,
-                     explainer_overrides, load_class_names, load_config,
+                     choose_explainer, explainer_overrides, load_class_names,
+                     load_config,
                      no_class_names_message, read_checkpoint,
-                     resolve_explainer, run_fingerprint, runner_config,
+                     run_fingerprint, runner_config,
                      sample_bytes, test_dataset_cfg, workers_for_shm)
-from .runner import build_runner
+from .runner import EXPLAINER_ARGS, build_runner
 from .workdir import (MapCheck, WorkDir, fingerprint_parts, lock_work_dir,
                       releases_work_dirs)
 
@@ -39,6 +41,16 @@ def explainer_text(exp: dict) -> str:
     as one line."""
     args = ', '.join(f'{k}={v!r}' for k, v in exp.items() if k != 'type')
     return f"{exp.get('type')}({args})"
+
+
+def write_report(runner, writer, work_dir: str, **kwargs) -> Optional[str]:
+    """Rebuild the work dir's ``report.html`` with ``writer``; a report
+    that cannot be written is a warning, never a failed run."""
+    try:
+        return writer(work_dir, **kwargs)
+    except OSError as exc:
+        runner.logger.warning(f'report.html not written: {exc}')
+        return None
 
 
 def check_video(video: Optional[str]) -> None:
@@ -143,14 +155,33 @@ def run_explain(config: str,
                 launcher: str = 'none',
                 trust_checkpoint: bool = False,
                 vis: bool = True,
-                verbose: bool = False) -> dict:
+                verbose: bool = False,
+                num_videos: Optional[int] = None) -> dict:
     """Explain every video of the config's test set (or ``video``).
 
-    ``verbose`` also prints mmengine's environment, config and hook table
-    (always in the run's log file). The work dir is locked for the run
-    (:mod:`mmaction_aosa.workdir`); a rerun skips the videos whose map it
-    can trust (readable, finite, made by this run for this video) and
-    explains the others again.
+    Args:
+        config (str): mmaction2 test config (inherit one with ``_base_``).
+        checkpoint (str, optional): Recognizer weights; random without.
+        work_dir (str, optional): Output folder (default
+            ``work_dirs/<config name>``).
+        explainer (str, optional): A preset, file or registered type,
+            optionally ``NAME:key=value,...`` (``tools/explain.py
+            --explainer``); default the config's ``explainer``.
+        video (str, optional): Explain this one file instead of the test
+            set.
+        cfg_options (dict, optional): Config overrides (``explainer.KEY``
+            overrides the explainer's arguments).
+        launcher (str): ``'none'`` or ``'pytorch'`` (torchrun).
+        trust_checkpoint (bool): Allow full unpickling of the checkpoint.
+        vis (bool): Write overlays.
+        verbose (bool): Also print mmengine's environment, config and hook
+            table (always in the run's log file).
+        num_videos (int, optional): Only the first N videos of the test
+            set (a rerun with a larger N resumes).
+
+    The work dir is locked for the run (:mod:`mmaction_aosa.workdir`); a
+    rerun skips the videos whose map it can trust (readable, finite, made
+    by this run for this video) and explains the others again.
 
     Returns:
         dict: ``{'num_ok', 'num_failed', 'num_skipped', 'num_redone',
@@ -165,9 +196,16 @@ def run_explain(config: str,
     cfg, work_dir, ckpt, dataset = prepare(
         config, checkpoint, work_dir, video, cfg_options, launcher,
         trust_checkpoint, name)
-    exp = resolve_explainer(explainer, cfg, explainer_overrides(cfg_options))
+    choice = choose_explainer(explainer, cfg,
+                              explainer_overrides(cfg_options))
+    exp = choice.cfg
     check_explainer_fits(exp, dataset.get('pipeline') or [])
     check_test_set(dataset)
+    if num_videos is not None:
+        if int(num_videos) < 1:
+            raise RunError(f'--num-videos must be >= 1, got {num_videos}')
+        if video is None:
+            dataset['indices'] = int(num_videos)
     scope = cfg.get('default_scope', 'mmaction')
     test_set = build_test_set(dataset, scope)
     wd = WorkDir(work_dir)
@@ -219,10 +257,11 @@ def run_explain(config: str,
     if get_rank() == 0:
         runner.logger.info(
             f'explaining {config} ({recognizer_cfg(cfg).get("type")}, '
-            f'{weights_text(checkpoint)}) with {explainer_text(exp)}: '
+            f'{weights_text(checkpoint)}) with {choice.describe()}: '
             f'{len(runner.test_dataloader.dataset)} videos to do'
             + (f', {len(done)} already have maps (resuming)' if done else '')
             + f'; full log in {runner.log_dir}')
+        runner.logger.info(f'{EXPLAINER_ARGS}{explainer_text(exp)}')
         if rebuilt:
             runner.logger.warning(rebuilt)
         if bad:
@@ -251,8 +290,14 @@ def run_explain(config: str,
                  if len(per_rank) > 1 else '')
         lost = (f', {unrecorded} not recorded in {wd.summary_file} (maps '
                 'kept; counted as failed)' if unrecorded else '')
+        report = write_report(
+            runner, write_explain_report, work_dir, header=[
+                f'{config} ({recognizer_cfg(cfg).get("type")}, '
+                f'{weights_text(checkpoint)})',
+                f'explainer: {choice.describe()}'],
+            class_names=class_names)
         runner.logger.info(
             f"explained {out['num_ok']} videos, {totals.get('failed', 0)} "
             f"failed{ranks}, {out['num_skipped']} already done{lost}; "
-            f'outputs in {work_dir}')
+            f'outputs in {work_dir}' + (f', open {report}' if report else ''))
     return out

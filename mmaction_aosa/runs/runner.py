@@ -10,8 +10,12 @@ import logging
 
 from mmengine.runner import Runner
 
+#: Start of the log line with every argument of the explainer (the
+#: terminal's header line says only what differs from the preset).
+EXPLAINER_ARGS = 'explainer arguments: '
 #: Starts of the Runner's log messages kept off the terminal by default.
 FILE_ONLY_PREFIXES = (
+    EXPLAINER_ARGS,
     '\n' + '-' * 60 + '\nSystem environment:',
     'Config:\n',
     'Hooks will be executed in the following order:',
