@@ -20,9 +20,11 @@ import contextlib
 import importlib.util
 import os
 import re
+import stat
 import sys
 import types
-from typing import Optional
+from collections.abc import Mapping
+from typing import List, Optional
 
 import numpy as np
 import torch
@@ -137,8 +139,18 @@ def load_checkpoint_file(path: str,
         raise CheckpointError(
             f'checkpoint {path!r} is remote; download it first and pass the '
             'local path (this tool never fetches files).')
-    if not os.path.isfile(path):
-        raise CheckpointError(f'checkpoint not found: {path}')
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise CheckpointError(f'checkpoint not found: {path}') from None
+    except OSError as exc:
+        raise CheckpointError(f'cannot read checkpoint {path}: '
+                              f'{exc.strerror}') from None
+    if not stat.S_ISREG(st.st_mode):
+        kind = 'a folder' if stat.S_ISDIR(st.st_mode) else \
+            'not a regular file (a FIFO, a device or a socket)'
+        raise CheckpointError(f'checkpoint {path} is {kind}; give the .pth '
+                              'file')
     try:
         if trust:
             return torch.load(path, map_location=map_location,
@@ -171,6 +183,70 @@ def load_checkpoint_file(path: str,
             f'{first[:200]}') from exc
 
 
+#: Prefixes mmengine strips from checkpoint keys when loading (DDP's).
+_REVISE_KEYS = ((r'^module\.', ''), )
+
+
+def state_dict_of(ckpt, path: str = 'checkpoint') -> dict:
+    """The weights of a checkpoint's content: ``ckpt['state_dict']`` (what
+    a Runner saves, and every mmaction2 model-zoo checkpoint) or ``ckpt``
+    itself (a bare state dict), checked to be names → tensors.
+
+    Raises:
+        CheckpointError: One line saying what the content is instead.
+    """
+    if not isinstance(ckpt, Mapping):
+        raise CheckpointError(f'checkpoint {path} holds a '
+                              f'{type(ckpt).__name__}, not a dict of weights')
+    state = ckpt.get('state_dict', ckpt)
+    where = "its 'state_dict'" if 'state_dict' in ckpt else 'it'
+    if not isinstance(state, Mapping):
+        raise CheckpointError(
+            f'checkpoint {path}: {where} is a {type(state).__name__}, not a '
+            'dict of weight names → tensors')
+    bad = [str(k) for k, v in state.items()
+           if not isinstance(k, str) or not isinstance(v, torch.Tensor)]
+    if bad:
+        raise CheckpointError(
+            f'checkpoint {path}: {where} holds entries that are not weights '
+            f'(tensors): {", ".join(bad[:5])}'
+            + (f' and {len(bad) - 5} more' if len(bad) > 5 else ''))
+    if not state:
+        raise CheckpointError(f'checkpoint {path} holds no weights')
+    return state  # as it is: its _metadata (module versions) matters
+
+
+def _names(keys: List[str], n: int = 4) -> str:
+    more = f' and {len(keys) - n} more' if len(keys) > n else ''
+    return ', '.join(keys[:n]) + more
+
+
+def state_mismatch(model: torch.nn.Module, state: dict) -> Optional[str]:
+    """How a state dict does not fit ``model`` (None: it fits): missing
+    and unexpected keys and shapes that differ, each named."""
+    own = model.state_dict()
+    revised = {}
+    for key, value in state.items():
+        for pattern, repl in _REVISE_KEYS:
+            key = re.sub(pattern, repl, key)
+        revised[key] = value
+    missing = [k for k in own if k not in revised
+               and not k.endswith('num_batches_tracked')]
+    unexpected = [k for k in revised if k not in own]
+    shapes = [f'{k} {tuple(revised[k].shape)} vs {tuple(own[k].shape)}'
+              for k in own if k in revised
+              and tuple(revised[k].shape) != tuple(own[k].shape)]
+    parts = []
+    if shapes:
+        parts.append(f'{len(shapes)} weights of another shape (checkpoint vs '
+                     f'model: {_names(shapes, 3)})')
+    if missing:
+        parts.append(f'{len(missing)} missing ({_names(missing)})')
+    if unexpected:
+        parts.append(f'{len(unexpected)} unexpected ({_names(unexpected)})')
+    return '; '.join(parts) or None
+
+
 def load_state(model: torch.nn.Module, ckpt: dict, path: str = 'checkpoint',
                strict: bool = True, logger: Optional[object] = None) -> None:
     """Load the weights of an already read checkpoint into ``model``.
@@ -179,18 +255,23 @@ def load_state(model: torch.nn.Module, ckpt: dict, path: str = 'checkpoint',
     mmaction2 model-zoo checkpoint) or a bare state dict.
 
     Raises:
-        CheckpointError: the weights do not fit the model.
+        CheckpointError: The content is not weights, or the weights do not
+            fit the model (the message names the keys).
     """
-    if not isinstance(ckpt, dict):
-        raise CheckpointError(f'checkpoint {path} is not a dict')
-    state = ckpt.get('state_dict', ckpt)
+    state = state_dict_of(ckpt, path)
+    if strict:
+        misfit = state_mismatch(model, state)
+        if misfit:
+            raise CheckpointError(
+                f'checkpoint {path} does not fit the model of this config: '
+                f'{misfit}')
     try:
         _load_checkpoint_to_model(model, {'state_dict': state}, strict=strict,
                                   logger=logger)
     except RuntimeError as exc:
         raise CheckpointError(
             f'checkpoint {path} does not fit the model of this config: '
-            f'{str(exc).splitlines()[0][:300]}') from exc
+            f'{" ".join(str(exc).split())[:400]}') from exc
 
 
 def load_checkpoint(model: torch.nn.Module,

@@ -15,7 +15,7 @@ import io
 import json
 import os.path as osp
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
@@ -27,6 +27,13 @@ from .fileio import atomic_write_bytes
 #: not be decoded.
 VIDEO_ID_KEY, VIDEO_PATH_KEY, ERROR_KEY = ('video_id', 'video_path',
                                            'explain_error')
+#: Metainfo key of a digest of the video's content (its size and its first
+#: and last MiB, :func:`~mmaction_aosa.datasets.explain_dataset.
+#: video_digest`): part of each map's provenance.
+VIDEO_DIGEST_KEY = 'video_digest'
+#: Metainfo key of the video's ``[size, mtime_ns]`` when it was read: a
+#: resumed run compares it (cheap) before the digest.
+VIDEO_STAT_KEY = 'video_stat'
 
 #: Metainfo keys that describe the clip's geometry (kept by
 #: :func:`add_geometry_meta_keys`, saved in each map's ``geometry``).
@@ -132,7 +139,13 @@ def explainer_misfit(args: dict, height: int, width: int) -> Optional[str]:
 
 #: Fields of a map file (``maps/<video>.npz``); dicts are stored as JSON.
 NPZ_FIELDS = ('saliency', 'target', 'score', 'probs', 'method', 'params',
-              'view', 'seconds', 'timings', 'geometry', 'video')
+              'view', 'seconds', 'timings', 'geometry', 'video',
+              'provenance')
+
+
+class MapFileError(ValueError):
+    """A map file that cannot be read (truncated, not a map); the message
+    names the file."""
 
 
 @dataclass
@@ -164,6 +177,17 @@ class SaliencyRecord:
             (:class:`~mmaction_aosa.models.ExplainContext`); never saved.
         label (int, optional): The ground-truth label, if the dataset has
             one.
+        provenance (dict): What made the map besides :attr:`method`,
+            :attr:`params`, :attr:`view` and :attr:`geometry`: ``run`` (a
+            digest of each part of the run's fingerprint,
+            ``mmaction_aosa/workdir.py``), ``checkpoint_sha256``, ``video``
+            (its absolute path), ``video_digest`` (its content) and
+            ``video_stat`` (its size and modification time). Saved with the
+            map and checked before a saved map is trusted (resume,
+            evaluation).
+        warning (str, optional): One line about an output that could not be
+            written though the map was (an overlay), or a note (a saved map
+            that was explained again).
         class_name (str, optional): The name of ``target``, where the run
             knows class names (:func:`mmaction_aosa.apis.explain_video`);
             never saved in the map file (``summary.jsonl`` has it).
@@ -183,6 +207,8 @@ class SaliencyRecord:
     error: Optional[str] = None
     skipped: bool = False
     label: Optional[int] = None
+    provenance: Dict[str, Any] = field(default_factory=dict)
+    warning: Optional[str] = None
     clip: Optional[torch.Tensor] = field(default=None, repr=False)
     context: Any = field(default=None, repr=False)
     class_name: Optional[str] = None
@@ -219,7 +245,7 @@ class SaliencyRecord:
             score=self.score if ok else None,
             seconds=round(self.seconds, 4) if ok and self.seconds is not None
             else None,
-            error=self.error)
+            error=self.error, warning=self.warning)
 
     def to_npz(self, path: str) -> None:
         """Save the map and its metadata as one ``.npz``, atomically."""
@@ -239,7 +265,9 @@ class SaliencyRecord:
             seconds=np.asarray(float(self.seconds or 0.0)),
             timings=np.asarray(json.dumps(_plain(self.timings))),
             geometry=np.asarray(json.dumps(_plain(self.geometry))),
-            video=np.asarray(self.path or ''))
+            video=np.asarray(self.path or ''),
+            provenance=np.asarray(json.dumps(_plain(self.provenance),
+                                             default=str)))
         buf = io.BytesIO()
         np.savez_compressed(buf, **arrays)
         atomic_write_bytes(path, buf.getvalue())
@@ -248,38 +276,65 @@ class SaliencyRecord:
     def from_npz(cls, path: str, video: Optional[str] = None
                  ) -> 'SaliencyRecord':
         """Read a map written by :meth:`to_npz` (or by earlier versions,
-        which wrote the same field names)."""
+        which wrote the same field names, without ``provenance``).
+
+        Raises:
+            MapFileError: The file is not a readable map (one line naming
+                it).
+        """
         fields = load_map(path)
         if video is None:
             video = osp.splitext(osp.basename(path))[0]
         probs = fields.get('probs')
-        return cls(
-            video=video, path=fields.get('video') or None,
-            saliency=torch.from_numpy(np.asarray(fields['saliency'],
-                                                 np.float32)),
-            target=int(fields['target']), score=float(fields['score']),
-            probs=None if probs is None or np.size(probs) == 0 else
-            torch.from_numpy(np.asarray(probs, np.float32)),
-            method=fields.get('method') or None,
-            params=fields.get('params') or {},
-            view=int(fields.get('view', 0)),
-            geometry=fields.get('geometry') or {},
-            timings=fields.get('timings') or {},
-            seconds=float(fields.get('seconds', 0.0)))
+        try:
+            return cls(
+                video=video, path=fields.get('video') or None,
+                saliency=torch.from_numpy(np.asarray(fields['saliency'],
+                                                     np.float32)),
+                target=int(fields['target']), score=float(fields['score']),
+                probs=None if probs is None or np.size(probs) == 0 else
+                torch.from_numpy(np.asarray(probs, np.float32)),
+                method=fields.get('method') or None,
+                params=fields.get('params') or {},
+                view=int(fields.get('view', 0)),
+                geometry=fields.get('geometry') or {},
+                timings=fields.get('timings') or {},
+                seconds=float(fields.get('seconds', 0.0)),
+                provenance=fields.get('provenance') or {})
+        except (KeyError, TypeError, ValueError) as exc:
+            raise MapFileError(f'{path} is not a map file: '
+                               f'{type(exc).__name__}: {exc}') from exc
 
 
-def load_map(path: str) -> dict:
-    """The fields of a map file as plain values (JSON fields decoded)."""
+def load_map(path: str, fields: Optional[Sequence[str]] = None) -> dict:
+    """The fields of a map file as plain values (JSON fields decoded).
+
+    Args:
+        path (str): The ``.npz`` file.
+        fields (sequence of str, optional): Read only these (those present);
+            the small ones read without the map itself.
+
+    Raises:
+        MapFileError: The file cannot be read as a map (truncated, not an
+            ``.npz``, a folder); one line naming the file.
+    """
     out = {}
-    with np.load(path, allow_pickle=False) as z:
-        for k in z.files:
-            v = z[k]
-            if v.ndim == 0:
-                v = v.item()
-                if isinstance(v, str) and v[:1] in '{[':
-                    try:
-                        v = json.loads(v)
-                    except ValueError:
-                        pass
-            out[k] = v
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            for k in z.files:
+                if fields is not None and k not in fields:
+                    continue
+                v = z[k]
+                if v.ndim == 0:
+                    v = v.item()
+                    if isinstance(v, str) and v[:1] in '{[':
+                        try:
+                            v = json.loads(v)
+                        except ValueError:
+                            pass
+                out[k] = v
+    except Exception as exc:  # noqa: BLE001 - BadZipFile, OSError, ...
+        first = (str(exc).strip().splitlines() or [''])[0]
+        raise MapFileError(f'cannot read map {path}: {type(exc).__name__}: '
+                           f'{first[:200]}') from exc
     return out

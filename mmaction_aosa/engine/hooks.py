@@ -9,8 +9,12 @@
 
 Both write, per video, ``maps/<video>.npz`` (the map last: its presence
 marks the video done), ``vis/<video>.mp4`` and ``.png`` (overlays) and one
-line of ``summary.jsonl``. A video whose outputs cannot be written is
-recorded as failed, and counted so.
+line of ``summary.jsonl``, in the layout of
+:class:`~mmaction_aosa.workdir.WorkDir`. A video whose map cannot be
+written is recorded as failed, and counted so; an overlay that cannot be
+written is a warning on the video's summary line (the map is the product).
+A summary line that cannot be written is counted (``unrecorded``): the run
+reports it and fails.
 """
 import os
 import os.path as osp
@@ -36,10 +40,8 @@ from ..structures import (GEOMETRY_META_KEYS, VIDEO_ID_KEY, VIDEO_PATH_KEY,
                           SaliencyRecord)
 from ..progress import duration, hms
 from ..visualization import class_label, class_name, save_overlay
+from ..workdir import SUMMARY_FILE, WorkDir  # noqa: F401 - re-exported
 
-#: The summary file of a run: one JSON line per video (the last line of a
-#: video wins); ``summary.json`` in work dirs of earlier versions.
-SUMMARY_FILE = 'summary.jsonl'
 STATUSES = ('ok', 'failed', 'skipped')
 
 
@@ -52,12 +54,15 @@ class _RecordWriter:
         self.class_names = list(class_names) if class_names else None
         self.out_type = out_type
         self.counts = dict.fromkeys(STATUSES, 0)
+        self.unrecorded = 0
         self.total = 0
         self._world = 1
 
     def _begin(self, runner, out_dir):
         self.out_dir = self.out_dir or out_dir
         self.counts = dict.fromkeys(STATUSES, 0)
+        self.unrecorded = 0
+        self._vis_warned = False
         self.total = len(runner.test_dataloader.dataset)
         self._start = time.perf_counter()
         # under torchrun each rank shares its count through a small file,
@@ -112,9 +117,10 @@ class _RecordWriter:
 
     def write(self, runner, rec: SaliencyRecord, recognizer) -> str:
         """Write one record's outputs; returns its final status."""
+        wd = WorkDir(self.out_dir)
         if rec.status == 'ok':
-            try:
-                if self.vis and rec.clip is not None:
+            if self.vis and rec.clip is not None:
+                try:
                     # whatever visualizer the config has (mmaction2's
                     # ActionVisualizer too) gets the overlay
                     vis = getattr(runner, 'visualizer', None)
@@ -124,15 +130,24 @@ class _RecordWriter:
                         self._class_names(runner),
                         alpha=getattr(vis, 'alpha', 0.5),
                         fps=getattr(vis, 'fps', 8.0),
-                        out_dir=osp.join(self.out_dir, 'vis'),
+                        out_dir=wd.vis_dir,
                         out_type=self.out_type, visualizer=vis,
                         source=rec.path, geometry=rec.geometry,
                         method=rec.method)
                     self._note_clip_overlay(runner, drawn.get('why'))
+                except Exception as exc:  # noqa: BLE001 - the map is kept
+                    rec.warning = (f'overlay not written: '
+                                   f'{type(exc).__name__}: {exc}')[:500]
+                    if not self._vis_warned:  # once: it is every video's
+                        self._vis_warned = True
+                        runner.logger.warning(
+                            f'{rec.video}: {rec.warning} (maps are written;'
+                            " each video's summary line says so)")
+            try:
                 # the map last: its presence marks the video as done
-                rec.to_npz(osp.join(self.out_dir, 'maps', f'{rec.video}.npz'))
+                rec.to_npz(wd.map_path(rec.video))
             except Exception as exc:  # noqa: BLE001 - one video, not the run
-                rec.fail(f'writing outputs failed: {type(exc).__name__}: '
+                rec.fail(f'writing the map failed: {type(exc).__name__}: '
                          f'{exc}')
         status = rec.status
         self.counts[status] += 1
@@ -143,10 +158,11 @@ class _RecordWriter:
                 line['class_name'] = class_name(
                     rec.target, self._class_names(runner))
             try:
-                append_line(osp.join(self.out_dir, SUMMARY_FILE), line)
+                append_line(wd.summary_file, line)
             except OSError as exc:
-                runner.logger.error(f'cannot append to {SUMMARY_FILE}: '
-                                    f'{exc}')
+                self.unrecorded += 1
+                runner.logger.error(f'{rec.video}: cannot append to '
+                                    f'{wd.summary_file}: {exc}')
         self._share_progress()
         self._log(runner, rec)
         return status
@@ -173,13 +189,17 @@ class _RecordWriter:
             runner.logger.warning(f'{head}: FAILED: {rec.error}')
 
     def totals(self) -> dict:
-        """Counts of every rank, and ``per_rank``: the videos each rank
-        finished (a collective: call it on every rank)."""
+        """Counts of every rank, ``unrecorded`` (summary lines that could
+        not be written), and ``per_rank``: the videos each rank finished
+        (a collective: call it on every rank)."""
         t = torch.tensor([self.counts[s] for s in STATUSES],
                          dtype=torch.float64)
         per_rank = [int(x.sum()) for x in all_gather(t)]
+        t = torch.cat([t, torch.tensor([float(self.unrecorded)],
+                                       dtype=torch.float64)])
         all_reduce(t)
         out = {s: int(v) for s, v in zip(STATUSES, t.tolist())}
+        out['unrecorded'] = int(t[-1])
         out['per_rank'] = per_rank
         return out
 

@@ -106,7 +106,8 @@ class SaliencySummary(SaliencyMetric):
     default_prefix = 'explain'
 
     def measure(self, record):
-        return dict(video=record.video, status=record.status)
+        return dict(video=record.video, status=record.status,
+                    error=record.error)
 
     @classmethod
     def aggregate(cls, rows):

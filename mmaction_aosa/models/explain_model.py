@@ -14,7 +14,7 @@ import contextlib
 import os.path as osp
 import time
 from dataclasses import dataclass
-from typing import List, Optional, Union
+from typing import List, Optional, Sequence, Union
 
 import torch
 from mmengine.model import BaseModel
@@ -26,8 +26,11 @@ from .. import progress
 from ..adapters import attach_adapter, get_adapter, pick_view
 from ..registry import build_explainer
 from ..scoring import Scorer
-from ..structures import (ERROR_KEY, VIDEO_ID_KEY, VIDEO_PATH_KEY,
+from ..structures import (ERROR_KEY, VIDEO_DIGEST_KEY, VIDEO_ID_KEY,
+                          VIDEO_PATH_KEY, VIDEO_STAT_KEY, MapFileError,
                           SaliencyRecord, explainer_misfit)
+from ..workdir import (FINGERPRINT_KEYS, MapCheck, MapMismatch, plain,
+                       saliency_problem)
 
 __all__ = ['ExplainContext', 'ExplainModel', 'explain_sample', 'load_sample',
            'new_record', 'pick_view', 'preprocess']
@@ -82,10 +85,22 @@ def preprocess(recognizer: nn.Module, inputs, sample, view):
     return clip, v, adapter.view_geometry(meta, v, clip.shape[1])
 
 
+def sample_provenance(sample, run: Optional[dict] = None) -> dict:
+    """A map's provenance for a test sample: the run's (``run``: the
+    digests of its fingerprint parts, ``checkpoint_sha256``) and the
+    video's (absolute path, content digest)."""
+    meta = sample.metainfo
+    path = meta.get(VIDEO_PATH_KEY)
+    return dict(run or {}, video=osp.abspath(path) if path else None,
+                video_digest=meta.get(VIDEO_DIGEST_KEY),
+                video_stat=meta.get(VIDEO_STAT_KEY))
+
+
 def explain_sample(recognizer: nn.Module, explainer, inputs, sample,
                    record: SaliencyRecord,
                    view: Union[str, int] = 'center',
-                   target: Optional[int] = None) -> SaliencyRecord:
+                   target: Optional[int] = None,
+                   provenance: Optional[dict] = None) -> SaliencyRecord:
     """Preprocess one raw test sample, explain one view, fill the record.
 
     Args:
@@ -96,6 +111,8 @@ def explain_sample(recognizer: nn.Module, explainer, inputs, sample,
         record (SaliencyRecord): Filled in place and returned.
         view (str | int): See :func:`pick_view`.
         target (int, optional): Class to explain; default the top-1.
+        provenance (dict, optional): The run's part of the map's
+            provenance (:func:`sample_provenance`).
     """
     start = time.perf_counter()
     clip, v, geometry = preprocess(recognizer, inputs, sample, view)
@@ -116,22 +133,69 @@ def explain_sample(recognizer: nn.Module, explainer, inputs, sample,
     record.method, record.params = explainer.name, explainer.params()
     record.view, record.seconds, record.timings = v, seconds, timings
     record.geometry = geometry
+    record.provenance = sample_provenance(sample, provenance)
     record.clip = clip.detach().cpu()
     return record
 
 
-def load_sample(recognizer: nn.Module, inputs, sample, record: SaliencyRecord,
-                path: str) -> SaliencyRecord:
-    """Fill ``record`` from a saved map of this sample (``path``).
+def _geometry_difference(saved: dict, now: dict) -> Optional[str]:
+    saved, now = plain(saved or {}), plain(now or {})
+    for key in sorted(set(saved) | set(now)):
+        if saved.get(key) != now.get(key):
+            return key
+    return None
 
-    The clip is preprocessed again (metrics need it) and the target's
+
+def load_sample(recognizer: nn.Module, inputs, sample, record: SaliencyRecord,
+                path: str, view: Union[str, int, None] = None,
+                check: Optional[MapCheck] = None) -> SaliencyRecord:
+    """Fill ``record`` from a saved map of this sample (``path``), after
+    checking that the map belongs to it.
+
+    The map must be readable and finite, have the clip's shape, and (with
+    ``check``) carry the run's provenance, and the content digest of this
+    sample's video; with ``view``, the view it explains (index and
+    geometry: frames, resize, crop) must be the one this run explains. The
+    clip is preprocessed again (metrics need it) and the target's
     probability is scored again on it; the map's recorded seconds are kept.
+
+    Args:
+        view (str | int, optional): The view this run explains; None: the
+            map's own.
+        check (MapCheck, optional): The provenance the map must carry.
+
+    Raises:
+        MapFileError: The file is not a readable map.
+        MapMismatch: The map belongs to another run, video or view, or is
+            not finite. Both name the file.
     """
     saved = SaliencyRecord.from_npz(path, record.video)
-    clip, v, geometry = preprocess(recognizer, inputs, sample, saved.view)
+    problem = saliency_problem(saved.saliency.numpy())
+    if problem is None and check is not None:
+        problem = check.provenance_problem(dict(
+            provenance=saved.provenance, method=saved.method,
+            params=saved.params))
+    digest = sample.metainfo.get(VIDEO_DIGEST_KEY)
+    if problem is None and check is not None and digest and \
+            saved.provenance.get('video_digest') != digest:
+        problem = ('it is the map of another video (the content of '
+                   f"{sample.metainfo.get(VIDEO_PATH_KEY)} differs)")
+    if problem:
+        raise MapMismatch(f'map {path}: {problem}')
+    clip, v, geometry = preprocess(
+        recognizer, inputs, sample, saved.view if view is None else view)
+    if v != saved.view:
+        raise MapMismatch(f'map {path}: its explained view differs (view '
+                          f'{saved.view} there, {v} here)')
+    key = None if view is None else _geometry_difference(saved.geometry,
+                                                         geometry)
+    if key:
+        raise MapMismatch(f"map {path}: its explained view differs (its "
+                          f'geometry.{key})')
     if tuple(saved.saliency.shape) != tuple(clip.shape[1:]):
-        raise ValueError(f'the map in {path} is {tuple(saved.saliency.shape)}'
-                         f', the clip is {tuple(clip.shape[1:])}')
+        raise MapMismatch(f'the map in {path} is '
+                          f'{tuple(saved.saliency.shape)}, the clip is '
+                          f'{tuple(clip.shape[1:])}')
     with torch.no_grad():
         probs = Scorer(recognizer).probs(clip[None])[0].cpu()
     record.saliency, record.target = saved.saliency, saved.target
@@ -140,6 +204,7 @@ def load_sample(recognizer: nn.Module, inputs, sample, record: SaliencyRecord,
     record.view, record.seconds, record.timings = (v, saved.seconds,
                                                    saved.timings)
     record.geometry = geometry
+    record.provenance = saved.provenance
     record.clip = clip.detach().cpu()
     return record
 
@@ -160,8 +225,17 @@ class ExplainModel(BaseModel):
         target (int, optional): Class to explain; default the top-1.
         maps_dir (str, optional): Read ``<maps_dir>/<video_id>.npz`` when
             it exists instead of explaining.
-        require_maps (bool): A video without a map there fails instead of
-            being explained.
+        require_maps (bool): A video without a map there, or with a map
+            that does not pass :func:`load_sample`'s checks, fails instead
+            of being explained (again).
+        provenance (dict, optional): The run's provenance, saved in every
+            map it makes: ``run`` (the digests of its fingerprint parts,
+            ``mmaction_aosa/workdir.py``) and ``checkpoint_sha256``. Given,
+            a saved map is read only if it carries the same parts
+            (``verify_keys``), the explainer's method and arguments and
+            this video's content digest.
+        verify_keys (sequence of str, optional): The parts of ``run`` a
+            saved map must share (default all).
         adapter (dict, optional): The recognizer's adapter
             (``dict(type=...)`` of a registered one, or arguments of the
             automatic choice, e.g. ``dict(cam_layer='backbone.layer3')``);
@@ -176,6 +250,8 @@ class ExplainModel(BaseModel):
                  maps_dir: Optional[str] = None,
                  require_maps: bool = False,
                  adapter: Optional[dict] = None,
+                 provenance: Optional[dict] = None,
+                 verify_keys: Optional[Sequence[str]] = None,
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         if explainer is None and not (maps_dir and require_maps):
@@ -195,6 +271,26 @@ class ExplainModel(BaseModel):
         #: Where the progress inside each map goes (the runner's logger,
         #: set by RecordWriterHook); None: silent (mmaction_aosa.progress)
         self.progress_logger = None
+        #: video id → why its saved map was not trusted (set by the run
+        #: that checked the maps; the video's summary line says it)
+        self.redo_notes = {}
+        self.set_provenance(provenance, verify_keys)
+
+    def set_provenance(self, provenance: Optional[dict],
+                       verify_keys: Optional[Sequence[str]] = None) -> None:
+        """Set the run's provenance (see the class's arguments). The run
+        layer sets it on the built model rather than in its config: the
+        digests would make the Runner's config dump slow to format."""
+        self.provenance = dict(provenance) if provenance else None
+        self.check = None
+        if self.provenance is not None:
+            self.check = MapCheck(
+                parts=dict(self.provenance.get('run') or {}),
+                keys=tuple(FINGERPRINT_KEYS if verify_keys is None
+                           else verify_keys),
+                method=getattr(self.explainer, 'name', None),
+                params=None if self.explainer is None else
+                self.explainer.params())
 
     def forward(self, inputs, data_samples=None, mode: str = 'tensor'):
         return self.recognizer(inputs, data_samples, mode=mode)
@@ -222,15 +318,25 @@ class ExplainModel(BaseModel):
             try:
                 path = self._saved_map(rec.video)
                 if path is not None:
-                    load_sample(self.recognizer, inputs, sample, rec, path)
+                    try:
+                        load_sample(self.recognizer, inputs, sample, rec,
+                                    path, self.view, self.check)
+                        continue
+                    except (MapFileError, MapMismatch) as exc:
+                        if self.require_maps or self.explainer is None:
+                            raise
+                        redo = f'saved map explained again: {exc}'
                 elif self.require_maps or self.explainer is None:
                     raise FileNotFoundError(
                         f'no map {rec.video}.npz in {self.maps_dir}')
                 else:
-                    with self._progress(rec.video):
-                        explain_sample(self.recognizer, self.explainer,
-                                       inputs, sample, rec, self.view,
-                                       self.target)
+                    redo = self.redo_notes.get(rec.video)
+                    redo = redo and f'saved map explained again: {redo}'
+                with self._progress(rec.video):
+                    explain_sample(self.recognizer, self.explainer, inputs,
+                                   sample, rec, self.view, self.target,
+                                   self.provenance)
+                rec.warning = redo
             except Exception as exc:  # noqa: BLE001 - recorded per video
                 rec.fail(f'{type(exc).__name__}: {exc}')
         return records

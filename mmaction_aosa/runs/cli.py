@@ -1,8 +1,11 @@
 """What ``tools/explain.py`` and ``tools/eval_saliency.py`` share: the
 arguments of a run and how it ends (exit codes, one-line errors)."""
 import argparse
+import contextlib
 import os
+import signal
 import sys
+import threading
 import warnings
 from typing import Callable, Optional, Sequence
 
@@ -13,8 +16,37 @@ from .config import RunError
 
 #: Exit codes: every video done; some video failed; bad input (nothing ran).
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
-#: Exit code after Ctrl-C (SIGINT), as shells report it.
-EXIT_INTERRUPTED = 130
+#: Exit codes after Ctrl-C (SIGINT) and SIGTERM, as shells report them.
+EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143
+#: Starts of the errors torch's DataLoader raises when a worker hangs or
+#: dies: the run stops with one line (finished maps kept).
+LOADER_FAILURES = ('DataLoader timed out after',
+                   'DataLoader worker (pid')
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled as Ctrl-C is: the run stops where it is, finished
+    maps are kept, the work dir's lock is released. A KeyboardInterrupt,
+    so that DataLoader workers (which inherit the handler) exit quietly as
+    they do on Ctrl-C."""
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated()
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt():
+    """Raise :class:`Terminated` on SIGTERM inside the block (main thread
+    only; the previous handler is restored)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
 
 
 def run_parser(description: str) -> argparse.ArgumentParser:
@@ -51,16 +83,37 @@ def main_of(run: Callable[[argparse.Namespace], int],
             parser: argparse.ArgumentParser,
             argv: Optional[Sequence[str]] = None) -> int:
     """Parse, import the plugin, run; bad input ends with one line on
-    stderr and exit code 2."""
+    stderr and exit code 2; Ctrl-C and SIGTERM with one line and 130 or
+    143; a DataLoader worker that hangs or dies, or a write that fails
+    after the start (a disk full when the reports are written), with one
+    line and 1."""
     warnings.filterwarnings('ignore', category=UserWarning)
     args = parse(parser, argv)
     try:
-        return run(args)
+        with sigterm_as_interrupt():
+            return run(args)
     except (RunError, CheckpointError, FileNotFoundError) as exc:
         print(f'error: {exc}', file=sys.stderr)
         return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         from .workdir import maps_done
-        print(f'interrupted, {maps_done()} done, rerun to resume',
+        done = getattr(exc, 'maps_done', None)
+        done = maps_done() if done is None else done
+        print(f'interrupted, {done} done, rerun to resume', file=sys.stderr)
+        return EXIT_TERMINATED if isinstance(exc, Terminated) else \
+            EXIT_INTERRUPTED
+    except RuntimeError as exc:
+        text = ' '.join(str(exc).split())
+        if not text.startswith(LOADER_FAILURES):
+            raise
+        done = getattr(exc, 'maps_done', 0)
+        print(f'error: {text[:300]}; {done} done: rerun to resume (with '
+              'test_dataloader.num_workers=0 if it happens again)',
               file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return EXIT_FAILED
+    except OSError as exc:  # after the start: a disk full at the reports
+        where = f' ({exc.filename})' if exc.filename else ''
+        done = getattr(exc, 'maps_done', 0)
+        print(f'error: {exc.strerror or exc}{where}; {done} done: rerun to '
+              'resume', file=sys.stderr)
+        return EXIT_FAILED

@@ -13,14 +13,16 @@ import copy
 import os
 import os.path as osp
 import shutil
+import stat
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 from mmengine.config import Config, ConfigDict
 
-from ..compat import CheckpointError, load_checkpoint_file
+from ..compat import load_checkpoint_file, state_dict_of
 from ..adapters import build_adapter
+from ..errors import RunError
 from ..registry import EXPLAINERS, build_explainer
 from ..structures import add_geometry_meta_keys, explainer_misfit
 
@@ -28,11 +30,6 @@ from ..structures import add_geometry_meta_keys, explainer_misfit
 PRESET_DIR = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
                       'configs', 'explainers')
 VIDEO_DECODERS = ('DecordInit', 'PyAVInit', 'OpenCVInit')
-
-
-class RunError(ValueError):
-    """A config, argument or file that cannot work: the run stops before any
-    video (``tools/*.py`` exit with code 2)."""
 
 
 def preset_path(name: str) -> str:
@@ -64,7 +61,8 @@ def _as_dict(value) -> dict:
 def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
     """Load a config and merge ``--cfg-options``, with one-line errors."""
     if not osp.isfile(path):
-        raise RunError(f'config not found: {path}')
+        raise RunError(f'config not found: {path}' if not osp.exists(path)
+                       else f'config {path} is not a file')
     try:
         cfg = Config.fromfile(path)
     except Exception as exc:  # SyntaxError, missing _base_, bad scope ...
@@ -108,6 +106,32 @@ def explainer_overrides(cfg_options: Optional[dict]) -> dict:
     """The ``explainer.KEY=VALUE`` entries of ``--cfg-options``."""
     return {k.split('.', 1)[1]: v for k, v in (cfg_options or {}).items()
             if k.startswith('explainer.')}
+
+
+def explainer_file(path: str) -> dict:
+    """The ``explainer`` dict of an explainer config file
+    (``--explainer FILE.py``), with one-line errors.
+
+    Raises:
+        RunError: The file is missing, cannot be parsed, or defines no
+            ``explainer`` dict.
+    """
+    if not osp.isfile(path):
+        raise RunError(f'explainer config not found: {path}'
+                       if not osp.exists(path) else
+                       f'explainer config {path} is not a file')
+    try:
+        spec = Config.fromfile(path)
+    except Exception as exc:  # SyntaxError, missing _base_, ...
+        first = (str(exc).strip().splitlines() or [''])[0]
+        raise RunError(f'cannot read explainer config {path}: '
+                       f'{type(exc).__name__}: {first}') from exc
+    exp = spec.get('explainer')
+    if not isinstance(exp, dict) or not exp.get('type'):
+        raise RunError(f'explainer config {path} defines no `explainer` '
+                       "dict with a type (explainer = dict(type='AOSA', "
+                       '...))')
+    return _as_dict(exp)
 
 
 #: Explainer arguments that fit a model and its clip size rather than
@@ -196,9 +220,7 @@ def choose_explainer(name: Optional[str], cfg: Config,
     else:
         base, _, opts = name.partition(':')
         if base.endswith('.py'):
-            if not osp.isfile(base):
-                raise RunError(f'explainer config not found: {base}')
-            exp = _as_dict(Config.fromfile(base).explainer)
+            exp = explainer_file(base)
             origin = f'file {base}'
         elif osp.isfile(preset_path(base.lower())):
             exp = _as_dict(Config.fromfile(preset_path(base.lower()))
@@ -309,8 +331,7 @@ def read_checkpoint(path: Optional[str], trust: bool = False
     if path is None:
         return None
     ckpt = load_checkpoint_file(path, trust=trust)
-    if not isinstance(ckpt, dict):
-        raise CheckpointError(f'checkpoint {path} is not a dict')
+    state_dict_of(ckpt, path)  # names → tensors, or one line saying not
     return ckpt
 
 
@@ -449,41 +470,200 @@ def sample_bytes(pipeline: Sequence[dict]) -> int:
     return views * frames * height * width * 3
 
 
+def semaphore_problem() -> Optional[str]:
+    """Why this process cannot make the semaphores a DataLoader's worker
+    queues need (None: it can). Python makes them in ``/dev/shm``; with no
+    free inode there, creating one fails (``SemLock``)."""
+    import multiprocessing
+    try:
+        multiprocessing.get_context().Lock()
+    except (OSError, ImportError) as exc:
+        return f'{type(exc).__name__}: {exc}'
+    return None
+
+
 def workers_for_shm(num_workers: int, need_bytes: int,
                     shm_dir: str = SHM_DIR) -> Tuple[int, Optional[str]]:
-    """DataLoader workers that fit the free shared memory.
+    """DataLoader workers that can hand clips to the main process.
 
-    Workers pass every decoded clip to the main process through
+    Workers pass every decoded clip to the main process through a file in
     ``shm_dir``; when it is full they hang or die (a container started
-    without a larger ``--shm-size`` fills with a few clips). With less
-    free space than
-    ``num_workers`` × :data:`PREFETCH` samples of ``need_bytes`` the run
-    loads videos in the main process instead.
+    without a larger ``--shm-size`` fills with a few clips). The run loads
+    videos in the main process instead (``num_workers=0``) when
+    ``shm_dir`` has less free space than ``num_workers`` ×
+    :data:`PREFETCH` samples of ``need_bytes``, or no free inode, when the
+    worker queues' semaphores cannot be made (:func:`semaphore_problem`),
+    or when a file-size limit (``ulimit -f``) is below one sample (the
+    shared-memory file of a clip could not be sized).
 
     Returns:
         tuple: (workers to use, one line saying why they changed or None).
     """
-    if num_workers <= 0 or not osp.isdir(shm_dir):
+    if num_workers <= 0:
         return num_workers, None
-    free = shutil.disk_usage(shm_dir).free
-    need = num_workers * PREFETCH * need_bytes
-    if free >= need:
-        return num_workers, None
-    return 0, (f'{shm_dir} has {free / 2**20:.0f} MB free, {num_workers} '
-               f'DataLoader workers need about {need / 2**20:.0f} MB to pass '
-               'clips: loading videos in the main process (num_workers=0, '
-               'slower); free some or enlarge it (docker run --shm-size) to '
-               'use workers')
+    fallback = ('loading videos in the main process (num_workers=0, '
+                'slower)')
+    if osp.isdir(shm_dir):
+        free = shutil.disk_usage(shm_dir).free
+        need = num_workers * PREFETCH * need_bytes
+        if free < need:
+            return 0, (f'{shm_dir} has {free / 2**20:.0f} MB free, '
+                       f'{num_workers} DataLoader workers need about '
+                       f'{need / 2**20:.0f} MB to pass clips: {fallback}; '
+                       'free some or enlarge it (docker run --shm-size) to '
+                       'use workers')
+        try:
+            vfs = os.statvfs(shm_dir)
+        except OSError:
+            vfs = None
+        if vfs is not None and vfs.f_files and not vfs.f_favail:
+            return 0, (f'{shm_dir} has no free inode, DataLoader workers '
+                       f'cannot pass clips: {fallback}')
+    problem = semaphore_problem()
+    if problem:
+        return 0, ('cannot make the semaphores of DataLoader workers '
+                   f'({problem}; /dev/shm full or out of inodes?): '
+                   f'{fallback}')
+    import resource
+    limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    if limit != resource.RLIM_INFINITY and limit < need_bytes:
+        return 0, (f'a file-size limit of {limit} bytes (ulimit -f) is '
+                   f'below one decoded clip ({need_bytes} bytes), which '
+                   f'DataLoader workers pass as a file: {fallback}')
+    return num_workers, None
 
 
 def _under_root(path: str, root: Optional[str]) -> str:
-    """A path of a dataset config as mmengine's ``BaseDataset`` joins it."""
+    """A path of a dataset config as mmengine's ``BaseDataset`` joins it:
+    a relative path under ``data_root`` when there is one."""
     return path if osp.isabs(path) or not root else osp.join(root, path)
+
+
+def resolved_paths(dataset: dict) -> dict:
+    """``ann_file`` and ``data_prefix`` of a dataset config as mmengine's
+    ``BaseDataset`` resolves them (joined with ``data_root`` when
+    relative), then made absolute (a relative ``data_root`` is relative to
+    the working directory, as it is for mmengine)."""
+    root = dataset.get('data_root') or None
+    out = {}
+    if root:
+        out['data_root'] = osp.abspath(str(root))
+    ann = dataset.get('ann_file')
+    if isinstance(ann, str) and ann:
+        out['ann_file'] = osp.abspath(_under_root(ann, root))
+    prefix = dataset.get('data_prefix')
+    if isinstance(prefix, dict):
+        out['data_prefix'] = {
+            k: osp.abspath(_under_root(str(v), root)) if v or root else v
+            for k, v in prefix.items()}
+    return out
+
+
+#: Largest test-set list read (bytes).
+MAX_LIST_BYTES = 256 * 2**20
+#: Dataset types whose list :func:`check_test_list` parses line by line:
+#: a video file and its label(s) per line; a frame folder, its frame count
+#: and label(s).
+VIDEO_LISTS = ('VideoDataset', )
+RAWFRAME_LISTS = ('RawframeDataset', )
+
+
+def _is_int(text: str) -> bool:
+    try:
+        int(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _line_problem(kind: str, fields: List[str], dataset: dict
+                  ) -> Optional[str]:
+    """Why one split line of a test-set list cannot be read (None: it
+    can), as mmaction2's ``VideoDataset`` / ``RawframeDataset`` parse
+    it."""
+    if kind in VIDEO_LISTS:
+        labels = fields[1:]
+        if not dataset.get('multi_class') and len(labels) > 1:
+            return (f'{len(fields)} fields, expected a file name and one '
+                    'label (a file name with spaces needs '
+                    "delimiter='\\t' in the dataset config)")
+    else:
+        counts = 2 if dataset.get('with_offset') else 1
+        if len(fields) < 1 + counts or not all(
+                _is_int(f) for f in fields[1:1 + counts]):
+            what = 'offset and frame count' if counts == 2 else \
+                'frame count'
+            return f'expected a frame folder and its {what} (integers)'
+        labels = fields[1 + counts:]
+        if not dataset.get('multi_class') and len(labels) > 1:
+            return f'{len(labels)} labels, expected one'
+    bad = [x for x in labels if not _is_int(x)]
+    if bad:
+        return f'label {bad[0]!r} is not an integer'
+    return None
+
+
+def check_test_list(dataset: dict) -> None:
+    """Refuse a test-set list that would not give one sample per line.
+
+    The list must be a regular file (a FIFO would block the run) of UTF-8
+    text with at least one line. For ``VideoDataset`` and
+    ``RawframeDataset`` lists every line is parsed as mmaction2 parses it:
+    a blank line (mmaction2 makes it a video named after the folder), a
+    label that is not an integer, too many fields, or a video listed twice
+    is refused, naming the line.
+
+    Raises:
+        RunError: One line naming the list, the line and what is wrong.
+    """
+    path = resolved_paths(dataset).get('ann_file')
+    if not path:
+        return
+    try:
+        st = os.stat(path)
+    except OSError:
+        return  # check_test_set names a missing list
+    if not stat.S_ISREG(st.st_mode):
+        from ..datasets.explain_dataset import file_kind
+        raise RunError(f'test set list {path} is {file_kind(st.st_mode)}, '
+                       'not a file')
+    if st.st_size > MAX_LIST_BYTES:
+        raise RunError(f'test set list {path} has {st.st_size} bytes, more '
+                       f'than the {MAX_LIST_BYTES} read at most')
+    try:
+        with open(path, encoding='utf-8') as f:
+            lines = [ln.rstrip('\n\r') for ln in f]
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RunError(f'cannot read test set list {path}: '
+                       f'{type(exc).__name__}: {exc}') from exc
+    if not any(ln.strip() for ln in lines):
+        raise RunError(f'test set list {path} is empty: it lists no video')
+    kind = str(dataset.get('type', '')).split('.')[-1]
+    if kind not in VIDEO_LISTS + RAWFRAME_LISTS:
+        return
+    delimiter = dataset.get('delimiter', ' ') if kind in VIDEO_LISTS \
+        else None
+    seen = {}
+    for n, line in enumerate(lines, 1):
+        where = f'test set list {path}, line {n}'
+        if not line.strip():
+            raise RunError(f'{where} is blank: remove it (every line names '
+                           'a video)')
+        fields = line.strip().split(delimiter)
+        problem = _line_problem(kind, fields, dataset)
+        if problem:
+            raise RunError(f'{where}: {problem}')
+        name = osp.normpath(fields[0])
+        if name in seen:
+            raise RunError(f'{where} lists {fields[0]} again (first on line '
+                           f'{seen[name]}): each video once')
+        seen[name] = n
 
 
 def check_test_set(dataset: dict) -> None:
     """Stop before the Runner when the test set's list file or video folder
-    is missing, with one line naming the options that point elsewhere.
+    is missing, with one line naming the options that point elsewhere, or
+    when its list cannot be read (:func:`check_test_list`).
 
     Checks ``ann_file`` and ``data_prefix.video`` / ``data_prefix.img``
     (joined with ``data_root`` as mmengine does) of a dataset that has
@@ -503,7 +683,7 @@ def check_test_set(dataset: dict) -> None:
     hint += "; README, 'Test sets'"
     if isinstance(ann, str) and ann:
         path = _under_root(ann, root)
-        if not osp.isfile(path):
+        if not osp.lexists(path):
             raise RunError(f'test set list not found: {path} '
                            f'(ann_file, from {os.getcwd()}): {hint}')
     if isinstance(prefix, dict) and isinstance(prefix.get(key), str):
@@ -512,24 +692,67 @@ def check_test_set(dataset: dict) -> None:
             raise RunError(f'test set folder not found: {folder} '
                            f'(data_prefix.{key}, from {os.getcwd()}): '
                            f'{hint}')
+    check_test_list(dataset)
+
+
+def build_test_set(dataset: dict, default_scope: str = 'mmaction'):
+    """Build the test set once before the Runner (as
+    :class:`~mmaction_aosa.datasets.ExplainDataset` wraps it), so that a
+    list the dataset cannot read, an empty set, or a video listed twice
+    stops the run at once.
+
+    Returns:
+        ExplainDataset: The wrapped set (its ``ids`` and paths).
+
+    Raises:
+        RunError: One line.
+    """
+    from mmengine.registry import DefaultScope
+
+    from ..datasets import ExplainDataset
+    kind = dataset.get('type')
+    try:
+        with DefaultScope.overwrite_default_scope(default_scope):
+            wrapped = ExplainDataset(copy.deepcopy(dataset))
+    except Exception as exc:  # noqa: BLE001 - whatever the dataset raises
+        first = (str(exc).strip().splitlines() or [''])[0]
+        raise RunError(f'cannot read the test set ({kind}): '
+                       f'{type(exc).__name__}: {first[:300]}') from exc
+    if len(wrapped.dataset) == 0:
+        raise RunError(f'the test set ({kind}) has no videos')
+    return wrapped
+
+
+def build_model_early(model: dict, config: str,
+                      default_scope: str = 'mmaction'):
+    """Build the run's model once before the Runner, so that an unknown
+    type (a typo, a plugin not imported) stops the run at once.
+
+    Raises:
+        RunError: One line naming the config.
+    """
+    from mmaction.registry import MODELS
+    from mmengine.registry import DefaultScope
+    try:
+        with DefaultScope.overwrite_default_scope(default_scope):
+            return MODELS.build(copy.deepcopy(model))
+    except Exception as exc:  # noqa: BLE001 - KeyError, TypeError, ...
+        first = (str(exc).strip().strip('"').splitlines() or [''])[0]
+        raise RunError(f'cannot build the model of {config}: '
+                       f'{type(exc).__name__}: {first[:300]}') from exc
 
 
 def data_identity(dataset: dict) -> dict:
-    """Where a dataset's videos come from, for the run's fingerprint."""
-    out = {}
-    for key in ('data_root', 'ann_file'):
-        if dataset.get(key):
-            out[key] = osp.abspath(str(dataset[key]))
-    ann = dataset.get('ann_file')
-    if ann and osp.isfile(str(ann)):
-        # the list's content: another --video (same list path) or an edited
-        # list is another run
+    """Where a dataset's videos come from, for the run's fingerprint:
+    ``data_root``, ``ann_file`` and ``data_prefix`` resolved as mmengine
+    resolves them (:func:`resolved_paths`: the same from any working
+    directory), and the list's content (``ann_sha256``: an edited list, or
+    another ``--video`` with the same list path, is another run)."""
+    out = resolved_paths(dataset)
+    ann = out.get('ann_file')
+    if ann and osp.isfile(ann):
         from ..fileio import file_digest
-        out['ann_sha256'] = file_digest(str(ann))
-    prefix = dataset.get('data_prefix')
-    if isinstance(prefix, dict):
-        out['data_prefix'] = {k: osp.abspath(str(v)) if v else v
-                              for k, v in prefix.items()}
+        out['ann_sha256'] = file_digest(ann)
     return out
 
 
@@ -538,12 +761,52 @@ def run_fingerprint(cfg: Config, explainer: dict,
     """What decides a run's maps (``WORK_DIR/run.json``): the explainer,
     the checkpoint's bytes, the model, the test pipeline, where the videos
     come from, the explained view and target, the recognizer adapter."""
+    model = _as_dict(cfg.model)
+    if model.get('type') == 'ExplainModel':  # the recognizer it wraps
+        model = _as_dict(model['recognizer'])
     return dict(explainer=explainer, checkpoint_sha256=checkpoint_sha256,
-                model=_as_dict(cfg.model), pipeline=test_pipeline_of(cfg),
+                model=model, pipeline=test_pipeline_of(cfg),
                 data=data_identity(dataset),
                 view=cfg.get('explain_view', 'center'),
                 target=cfg.get('explain_target', None),
                 adapter=adapter_cfg(cfg))
+
+
+def read_limits(cfg: Config) -> dict:
+    """The bounds on reading one video: ``explain_max_video_bytes`` and
+    ``explain_read_timeout`` (seconds) of the config, or the defaults of
+    :class:`~mmaction_aosa.datasets.ExplainDataset`; None or 0 lifts one.
+
+    Raises:
+        RunError: A bound that is not a number >= 0.
+    """
+    from ..datasets.explain_dataset import MAX_VIDEO_BYTES, READ_TIMEOUT_S
+    out = {}
+    for key, arg, default in (
+            ('explain_max_video_bytes', 'max_bytes', MAX_VIDEO_BYTES),
+            ('explain_read_timeout', 'read_timeout', READ_TIMEOUT_S)):
+        value = cfg.get(key, default)
+        if value is not None and (isinstance(value, bool) or not isinstance(
+                value, (int, float)) or value < 0):
+            raise RunError(f'{key} must be a number >= 0 (0 or None: no '
+                           f'bound), got {value!r}')
+        out[arg] = value or None
+    return out
+
+
+#: Seconds a DataLoader worker may take over its read bound before the
+#: main process gives up on it.
+LOADER_GRACE_S = 60.0
+
+
+def loader_timeout(read_timeout: Optional[float]) -> float:
+    """The DataLoader's ``timeout`` with workers: a worker decodes the
+    video asked for after at most one other, each within ``read_timeout``
+    (:data:`LOADER_GRACE_S` more for the rest of the pipeline); without a
+    read bound, 30 minutes."""
+    if not read_timeout:
+        return 1800.0
+    return 2 * float(read_timeout) + LOADER_GRACE_S
 
 
 def runner_config(cfg: Config, work_dir: str, model: dict, dataset: dict,
@@ -569,8 +832,9 @@ def runner_config(cfg: Config, work_dir: str, model: dict, dataset: dict,
         # keep frame_inds / scale / crop so maps can meet ground-truth boxes
         add_geometry_meta_keys(dataset['pipeline'])
     dl = _as_dict(cfg.test_dataloader)
+    limits = read_limits(cfg)
     dl['dataset'] = dict(type='ExplainDataset', dataset=dataset,
-                         skip_ids=list(skip_ids))
+                         skip_ids=list(skip_ids), **limits)
     dl['batch_size'] = 1
     dl['sampler'] = dict(type='DefaultSampler', shuffle=False,
                          round_up=False)
@@ -578,6 +842,9 @@ def runner_config(cfg: Config, work_dir: str, model: dict, dataset: dict,
         dl['num_workers'] = num_workers
     if not dl.get('num_workers'):
         dl['persistent_workers'] = False
+        dl.pop('timeout', None)
+    else:  # never wait forever for a worker (a worker that hangs)
+        dl.setdefault('timeout', loader_timeout(limits['read_timeout']))
     rcfg.test_dataloader = dl
     rcfg.test_evaluator = evaluator
     rcfg.test_cfg = dict(type='TestLoop')

@@ -1,22 +1,26 @@
 """Explain every video of a config's test set (``tools/explain.py``)."""
+import os
 import os.path as osp
-from typing import Optional
+import stat
+from typing import Dict, Optional
 
-from mmengine.dist import barrier, get_rank
+from mmengine.dist import barrier, broadcast_object_list, get_rank
 
 from ..compat import init_dist_cpu_safe, load_state
 from ..engine.hooks import RecordWriterHook
 from ..evaluation.html_report import write_explain_report
 from ..fileio import file_digest
 from ..scoring import unwrap
-from .config import (RunError, adapter_cfg, check_explainer_fits,
-                     check_test_set, choose_explainer, explainer_overrides,
-                     load_class_names, load_config,
+from .config import (RunError, adapter_cfg, build_model_early,
+                     build_test_set, check_explainer_fits, check_test_set,
+                     choose_explainer, explainer_overrides, load_class_names,
+                     load_config,
                      no_class_names_message, read_checkpoint,
                      run_fingerprint, runner_config,
                      sample_bytes, test_dataset_cfg, workers_for_shm)
 from .runner import EXPLAINER_ARGS, build_runner
-from .workdir import WorkDir, lock_work_dir
+from .workdir import (MapCheck, WorkDir, fingerprint_parts, lock_work_dir,
+                      releases_work_dirs)
 
 
 def recognizer_cfg(cfg) -> dict:
@@ -50,9 +54,65 @@ def write_report(runner, writer, work_dir: str, **kwargs) -> Optional[str]:
 
 
 def check_video(video: Optional[str]) -> None:
-    if video is not None and not osp.isfile(video):
-        raise RunError(f'video not found: {video}' if not osp.exists(video)
-                       else f'--video must be a file, {video} is a folder')
+    """Refuse a ``--video`` that is missing or not a regular file (from
+    ``stat``: a FIFO is never opened)."""
+    if video is None:
+        return
+    from ..datasets.explain_dataset import file_kind
+    try:
+        st = os.stat(video)
+    except FileNotFoundError:
+        raise RunError(f'video not found: {video}') from None
+    except OSError as exc:
+        raise RunError(f'cannot read --video {video}: {exc.strerror}') \
+            from None
+    if not stat.S_ISREG(st.st_mode):
+        raise RunError(f'--video must be a file, {video} is '
+                       f'{file_kind(st.st_mode)}')
+
+
+def start_error(exc: OSError, work_dir: str) -> RunError:
+    """A write that failed before any video (a full disk, a file-size
+    limit) as one line naming the file."""
+    where = exc.filename or work_dir
+    return RunError(f'cannot write {where} before any video: '
+                    f'{exc.strerror or exc}')
+
+
+def video_paths(test_set) -> Dict[str, str]:
+    """Video id → absolute path of a built test set (each map must name
+    its own video)."""
+    return {vid: osp.abspath(path) for vid, path in zip(test_set.ids,
+                                                        test_set.paths)
+            if path}
+
+
+def verify_saved_maps(wd: WorkDir, check: MapCheck):
+    """Rank 0 reads every map of ``wd`` (:meth:`WorkDir.verify_maps`) and
+    tells the other ranks: (trusted ids, {id: (problem, kind)})."""
+    result = [None]
+    if get_rank() == 0:
+        result = [wd.verify_maps(check)]
+    broadcast_object_list(result)
+    return result[0]
+
+
+def redo_notes(wd: WorkDir, bad: dict) -> Dict[str, str]:
+    """Video id → why its saved map is explained again, naming the map
+    (for the video's summary line)."""
+    return {vid: problem if problem.startswith('cannot read map') else
+            f'map {wd.map_path(vid)}: {problem}'
+            for vid, (problem, _) in bad.items()}
+
+
+def redo_text(bad: dict) -> str:
+    """``2 saved maps failed verification and are explained again (clip1:
+    it holds non-finite values ...)``: one line."""
+    vid, (problem, _) = next(iter(sorted(bad.items())))
+    more = (f'; {len(bad) - 1} more, each said on its summary line'
+            if len(bad) > 1 else '')
+    return (f'{len(bad)} saved maps failed verification and are explained '
+            f'again ({vid}: {problem}{more})')
 
 
 def writer_totals(runner) -> dict:
@@ -72,9 +132,12 @@ def prepare(config, checkpoint, work_dir, video, cfg_options, launcher,
     work_dir = work_dir or cfg.get('work_dir') or osp.join(
         'work_dirs', default_dir)
     if get_rank() == 0 and launcher == 'none':
-        lock_work_dir(work_dir)
+        lock_work_dir(work_dir)  # released by @releases_work_dirs
     ckpt = read_checkpoint(checkpoint, trust_checkpoint)
-    dataset = test_dataset_cfg(cfg, video, work_dir)
+    try:
+        dataset = test_dataset_cfg(cfg, video, work_dir)
+    except OSError as exc:
+        raise start_error(exc, work_dir) from exc
     if launcher != 'none':
         init_dist_cpu_safe(launcher)
         if get_rank() == 0:
@@ -82,6 +145,7 @@ def prepare(config, checkpoint, work_dir, video, cfg_options, launcher,
     return cfg, work_dir, ckpt, dataset
 
 
+@releases_work_dirs
 def run_explain(config: str,
                 checkpoint: Optional[str] = None,
                 work_dir: Optional[str] = None,
@@ -115,9 +179,15 @@ def run_explain(config: str,
         num_videos (int, optional): Only the first N videos of the test
             set (a rerun with a larger N resumes).
 
+    The work dir is locked for the run (:mod:`mmaction_aosa.workdir`); a
+    rerun skips the videos whose map it can trust (readable, finite, made
+    by this run for this video) and explains the others again.
+
     Returns:
-        dict: ``{'num_ok', 'num_failed', 'num_skipped', 'seconds_per_map',
-        'work_dir'}`` (gathered over ranks).
+        dict: ``{'num_ok', 'num_failed', 'num_skipped', 'num_redone',
+        'num_unrecorded', 'seconds_per_map', 'work_dir'}`` (gathered over
+        ranks; ``num_failed`` counts the videos whose summary line could not
+        be written, ``num_unrecorded``, too).
 
     Raises:
         RunError, CheckpointError: bad input, before any video is touched.
@@ -136,23 +206,30 @@ def run_explain(config: str,
             raise RunError(f'--num-videos must be >= 1, got {num_videos}')
         if video is None:
             dataset['indices'] = int(num_videos)
+    scope = cfg.get('default_scope', 'mmaction')
+    test_set = build_test_set(dataset, scope)
     wd = WorkDir(work_dir)
-    fingerprint = run_fingerprint(cfg, exp, file_digest(checkpoint), dataset)
-    differs = wd.differs_from(fingerprint)
-    if differs:
-        raise RunError(
-            f'{wd.maps_dir} holds maps of another run (its {differs} '
-            'differs): give another --work-dir, or remove that folder to '
-            'start over')
-    # resume: every rank agrees on the finished videos before sharding
+    digest = file_digest(checkpoint)
+    fingerprint = run_fingerprint(cfg, exp, digest, dataset)
+    parts = fingerprint_parts(fingerprint)
+    rebuilt = wd.check_run(fingerprint)
+    # resume: rank 0 checks every saved map, every rank agrees on the
+    # finished videos before sharding
     barrier()
-    done = sorted(wd.done_ids())
+    done, bad = verify_saved_maps(
+        wd, MapCheck(parts, videos=video_paths(test_set)))
     barrier()
     class_names = load_class_names(cfg, ckpt, config)
     model = dict(type='ExplainModel', recognizer=recognizer_cfg(cfg),
                  explainer=exp, view=cfg.get('explain_view', 'center'),
                  target=cfg.get('explain_target', None),
                  adapter=adapter_cfg(cfg))
+    # an unknown type or weights that do not fit: refused before the
+    # Runner (seconds of set-up); with random weights the Runner builds
+    # the model itself, after seeding
+    built = build_model_early(model, config, scope)
+    if ckpt is not None:
+        load_state(built.recognizer, ckpt, checkpoint)
     hooks = [dict(type='RecordWriterHook', out_dir=work_dir, vis=vis,
                   class_names=class_names)]
     workers, shm_note = workers_for_shm(
@@ -161,12 +238,22 @@ def run_explain(config: str,
     rcfg = runner_config(cfg, work_dir, model, dataset,
                          [dict(type='TimePerMap')], hooks, launcher, done,
                          class_names, num_workers=workers)
-    runner = build_runner(rcfg, verbose)
+    recovered = 0
+    try:
+        if get_rank() == 0:
+            wd.check_writable()
+            recovered = wd.recover_summary(done)
+        runner = build_runner(rcfg, verbose,
+                              built if ckpt is not None else None)
+        if get_rank() == 0:
+            wd.write_run_file(fingerprint)
+    except OSError as exc:
+        raise start_error(exc, work_dir) from exc
     if shm_note:
         runner.logger.warning(shm_note)
-    if ckpt is not None:
-        load_state(unwrap(runner.model).recognizer, ckpt, checkpoint,
-                   logger=runner.logger)
+    explain_model = unwrap(runner.model)
+    explain_model.set_provenance(dict(run=parts, checkpoint_sha256=digest))
+    explain_model.redo_notes = redo_notes(wd, bad)
     if get_rank() == 0:
         runner.logger.info(
             f'explaining {config} ({recognizer_cfg(cfg).get("type")}, '
@@ -175,22 +262,34 @@ def run_explain(config: str,
             + (f', {len(done)} already have maps (resuming)' if done else '')
             + f'; full log in {runner.log_dir}')
         runner.logger.info(f'{EXPLAINER_ARGS}{explainer_text(exp)}')
+        if rebuilt:
+            runner.logger.warning(rebuilt)
+        if bad:
+            runner.logger.warning(redo_text(bad))
+        if recovered:
+            runner.logger.warning(
+                f'{recovered} finished maps had no summary line: rebuilt '
+                f'from the maps in {wd.summary_file}')
         if ckpt is None:
             runner.logger.warning('no checkpoint given: explaining a model '
                                   'with random weights')
         if not class_names:
             runner.logger.warning(no_class_names_message(cfg, config))
-        wd.write_run_file(fingerprint)
     metrics = runner.test() or {}
     totals = writer_totals(runner)
-    out = dict(num_ok=totals.get('ok', 0), num_failed=totals.get('failed', 0),
-               num_skipped=len(done),
+    unrecorded = totals.get('unrecorded', 0)
+    out = dict(num_ok=totals.get('ok', 0),
+               num_failed=totals.get('failed', 0) + unrecorded,
+               num_skipped=len(done), num_redone=len(bad),
+               num_unrecorded=unrecorded,
                seconds_per_map=metrics.get('time/seconds_per_map'),
                work_dir=work_dir)
     per_rank = totals.get('per_rank') or []
     if get_rank() == 0:
         ranks = (' (per rank: ' + ', '.join(map(str, per_rank)) + ')'
                  if len(per_rank) > 1 else '')
+        lost = (f', {unrecorded} not recorded in {wd.summary_file} (maps '
+                'kept; counted as failed)' if unrecorded else '')
         report = write_report(
             runner, write_explain_report, work_dir, header=[
                 f'{config} ({recognizer_cfg(cfg).get("type")}, '
@@ -198,7 +297,7 @@ def run_explain(config: str,
                 f'explainer: {choice.describe()}'],
             class_names=class_names)
         runner.logger.info(
-            f"explained {out['num_ok']} videos, {out['num_failed']} failed"
-            f"{ranks}, {out['num_skipped']} already done; outputs in "
-            f'{work_dir}' + (f', open {report}' if report else ''))
+            f"explained {out['num_ok']} videos, {totals.get('failed', 0)} "
+            f"failed{ranks}, {out['num_skipped']} already done{lost}; "
+            f'outputs in {work_dir}' + (f', open {report}' if report else ''))
     return out

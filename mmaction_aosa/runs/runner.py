@@ -53,6 +53,21 @@ class QuietRunner(Runner):
         return quiet_terminal(super().build_logger(*args, **kwargs))
 
 
-def build_runner(cfg, verbose: bool = False) -> Runner:
-    """The Runner of ``cfg``: quiet terminal unless ``verbose``."""
-    return (Runner if verbose else QuietRunner).from_cfg(cfg)
+def build_runner(cfg, verbose: bool = False, model=None) -> Runner:
+    """The Runner of ``cfg``: quiet terminal unless ``verbose``.
+
+    ``model`` (an ``nn.Module``, optional) is used instead of building
+    ``cfg.model`` again (the run layer builds it before the Runner, to
+    refuse an unknown type or a checkpoint that does not fit at once);
+    ``cfg.model`` stays the dict the log and the dumped config show.
+    """
+    base = Runner if verbose else QuietRunner
+    if model is None:
+        return base.from_cfg(cfg)
+
+    class PrebuiltRunner(base):
+
+        def build_model(self, _):
+            return model
+
+    return PrebuiltRunner.from_cfg(cfg)
