@@ -48,14 +48,21 @@ def _run_single(ds, work_dir):
         cwd=REPO)
 
 
+@pytest.fixture(scope='module')
+def single(dataset, tmp_path_factory):
+    """One process's maps of the five clips: what both tests compare with."""
+    work = tmp_path_factory.mktemp('single') / 'one'
+    res = _run_single(dataset, work)
+    assert res.returncode == 0, res.stderr[-3000:]
+    return work
+
+
 def _maps(work_dir):
     d = work_dir / 'maps'
     return {f[:-4]: load_map(str(d / f)) for f in sorted(os.listdir(d))}
 
 
-def test_two_processes_equal_one(dataset, tmp_path):
-    single = _run_single(dataset, tmp_path / 'one')
-    assert single.returncode == 0, single.stderr[-3000:]
+def test_two_processes_equal_one(dataset, single, tmp_path):
     env = dict(os.environ, OMP_NUM_THREADS='1')
     res = subprocess.run(
         [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
@@ -70,7 +77,7 @@ def test_two_processes_equal_one(dataset, tmp_path):
     assert counts[-1] >= 4  # rank 1 finished a video by rank 0's third
     assert 'explained 5 videos, 0 failed (per rank: 3, 2)' in text
     assert not list((tmp_path / 'two').glob('.progress_rank*'))
-    one, two = _maps(tmp_path / 'one'), _maps(tmp_path / 'two')
+    one, two = _maps(single), _maps(tmp_path / 'two')
     assert sorted(one) == sorted(two) == [f'v{i}' for i in range(5)]
     for k in one:
         np.testing.assert_allclose(one[k]['saliency'], two[k]['saliency'],
@@ -83,9 +90,7 @@ def test_two_processes_equal_one(dataset, tmp_path):
         str(tmp_path / 'two' / 'summary.jsonl')).values()} == {0, 1}
 
 
-def test_killed_run_resumes_to_the_same_maps(dataset, tmp_path):
-    ref = _run_single(dataset, tmp_path / 'ref')
-    assert ref.returncode == 0
+def test_killed_run_resumes_to_the_same_maps(dataset, single, tmp_path):
     work = tmp_path / 'killed'
     proc = subprocess.Popen(
         [sys.executable, os.path.join(REPO, 'tools', 'explain.py'),
@@ -104,7 +109,7 @@ def test_killed_run_resumes_to_the_same_maps(dataset, tmp_path):
     assert 2 <= n_before
     res = _run_single(dataset, work)
     assert res.returncode == 0, res.stderr[-3000:]
-    got, want = _maps(work), _maps(tmp_path / 'ref')
+    got, want = _maps(work), _maps(single)
     assert sorted(got) == sorted(want)
     for k in want:
         np.testing.assert_allclose(got[k]['saliency'], want[k]['saliency'],
