@@ -135,12 +135,13 @@ def test_eq2_form_follows_coverage(red_detector):
 
 PRESETS = {
     'default': dict(),  # two rounds, log-odds least squares
-    'authors': dict(map_form='sum_drop', tracking='integer',
-                    cooccurrence='flow_cosine', flow_input='swapped_luma',
-                    drop='prob', rounds=1),
-    'subpixel': dict(map_form='mean_drop', tracking='subpixel',
-                     cooccurrence='motion_cosine', flow_input='luma',
-                     drop='prob', rounds=1),
+    'authors': dict(map_form='sum_drop', drop='prob', rounds=1,
+                    tubes=dict(tracking='integer', cooccurrence='flow_cosine',
+                               flow_input='swapped_luma')),
+    'subpixel': dict(map_form='mean_drop', drop='prob', rounds=1,
+                     tubes=dict(tracking='subpixel',
+                                cooccurrence='motion_cosine',
+                                flow_input='luma')),
 }
 
 
