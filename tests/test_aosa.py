@@ -135,12 +135,13 @@ def test_eq2_form_follows_coverage(red_detector):
 
 PRESETS = {
     'default': dict(),  # two rounds, log-odds least squares
-    'authors': dict(map_form='sum_drop', tracking='integer',
-                    cooccurrence='flow_cosine', flow_input='swapped_luma',
-                    drop='prob', rounds=1),
-    'subpixel': dict(map_form='mean_drop', tracking='subpixel',
-                     cooccurrence='motion_cosine', flow_input='luma',
-                     drop='prob', rounds=1),
+    'authors': dict(map_form='sum_drop', drop='prob', rounds=1,
+                    tubes=dict(tracking='integer', cooccurrence='flow_cosine',
+                               flow_input='swapped_luma')),
+    'subpixel': dict(map_form='mean_drop', drop='prob', rounds=1,
+                     tubes=dict(tracking='subpixel',
+                                cooccurrence='motion_cosine',
+                                flow_input='luma')),
 }
 
 
@@ -229,3 +230,27 @@ def test_smoothing_blurs_each_frame_by_a_fraction_of_the_box(red_detector):
         y, xx = np.unravel_index(int(smooth[t].argmax()), smooth[t].shape)
         bx, by, bw, bh = boxes[t]
         assert bx - 4 <= xx < bx + bw + 4 and by - 4 <= y < by + bh + 4
+
+
+@pytest.mark.parametrize('type_', ['AOSA', 'AOSAApprox'])
+def test_flat_tube_options_of_old_configs_move_into_tubes(red_detector,
+                                                         type_):
+    """A config written for the earlier constructor (tube options at the
+    top level) builds the same explainer as ``tubes=dict(...)``, with a
+    DeprecationWarning; a key that is no option at all is refused."""
+    old = dict(type=type_, anchor_stride=8, box_size=16,
+               tracking='subpixel', flow_input='luma')
+    new = dict(type=type_, anchor_stride=8, box_size=16,
+               tubes=dict(tracking='subpixel', flow_input='luma'))
+    with pytest.warns(DeprecationWarning, match='tubes=dict'):
+        a = EXPLAINERS.build(old)
+    b = EXPLAINERS.build(new)
+    assert a.tubes == b.tubes and a.tubes['tracking'] == 'subpixel'
+    frames, _ = _clip()
+    x = normalise(frames)
+    assert torch.equal(a.explain(red_detector, x, target=0),
+                       b.explain(red_detector, x, target=0))
+    with pytest.raises(ValueError, match='both'):
+        EXPLAINERS.build(dict(new, tracking='integer'))
+    with pytest.raises(TypeError, match='tracker'):
+        EXPLAINERS.build(dict(type=type_, tracker='integer'))

@@ -7,7 +7,8 @@ from torch import nn
 import mmaction_aosa  # noqa: F401  registers everything
 from mmaction_aosa.explainers import (AOSA, AOSAApprox, ExplainError,
                                       conditional_fill, conditional_mean,
-                                      conditional_std, input_gradient)
+                                      conditional_std, denormalize,
+                                      input_gradient)
 from mmaction_aosa.explainers.conditional import shift_radius
 from mmaction_aosa.tubes import (Tubes, dense_mask_sums, saliency_map,
                                  union_box_scatter, union_box_sums)
@@ -49,9 +50,11 @@ class CountingConv(nn.Module):
             nn.Conv3d(4, 6, 3, stride=(1, 2, 2), padding=1), nn.ReLU())
         self.cls_head = nn.Linear(6, num_classes)
         self.calls = 0
+        self.clips = 0
 
     def extract_feat(self, x, stage='head'):
         self.calls += 1
+        self.clips += x.shape[0] * x.shape[1]
         feat = self.backbone(x.flatten(0, 1))
         return self.cls_head(feat.mean((2, 3, 4))), {}
 
@@ -213,7 +216,8 @@ def test_approx_conditional_is_first_order_in_the_mean():
     linear f."""
     x = moving_clip()
     model = LinearProbRecognizer(tuple(x.shape))
-    ex = AOSAApprox(anchor_stride=8, box_size=16, relu=False)
+    ex = AOSAApprox(anchor_stride=8, box_size=16, relu=False,
+                    fill='conditional', path='point')
     scorer = Scorer(model)
     frames = x.permute(1, 2, 3, 0).numpy()
     tubes = ex.build_tubes(frames)
@@ -231,8 +235,8 @@ def test_approx_conditional_is_first_order_in_the_mean():
 def test_relu_keeps_only_decreases():
     x = moving_clip()
     model = LinearProbRecognizer(tuple(x.shape))
-    ex_relu = AOSAApprox(anchor_stride=8, box_size=16)
-    ex_lin = AOSAApprox(anchor_stride=8, box_size=16, relu=False)
+    ex_relu = AOSAApprox(anchor_stride=8, box_size=16, relu=True)
+    ex_lin = AOSAApprox(anchor_stride=8, box_size=16)
     grad = torch.randn_like(x)
     mu = conditional_mean(x, 16)
     c_relu = ex_relu.contributions(grad, x, mu)
@@ -285,36 +289,49 @@ def test_box_map_step_equals_sparse_map_step(map_form, K):
         assert (a[count.round() == 0] == 0).all()
 
 
+@pytest.mark.parametrize('path,per_round', [('point', 1), ('cells', 3),
+                                             ('straight', 3)])
 @pytest.mark.parametrize('rounds', [1, 2])
-def test_approx_cost_does_not_grow_with_masks(rounds):
+def test_approx_cost_does_not_grow_with_masks(path, per_round, rounds):
     x = moving_clip(8, 32, 32) / 100
-    calls = []
+    clips = []
     for stride in (16, 8, 4):  # N = 4, 16, 64
         model = CountingConv()
-        AOSAApprox(anchor_stride=stride, box_size=2 * stride,
-                   rounds=rounds).explain(model, x, 0)
-        calls.append(model.calls)
-    # one no-grad pass for the target + one forward/backward per round
-    assert calls == [1 + rounds] * 3
+        exp = AOSAApprox(anchor_stride=stride, box_size=2 * stride,
+                         rounds=rounds, path=path).explain_full(model, x, 0)
+        assert exp.timings['num_masks'] == (32 // stride)**2
+        # round 2 runs when round 1 found evidence
+        ran = 1 + (exp.timings.get('evidence_tubes', 0) > 0)
+        clips.append(model.clips / ran)
+    # round 1: the clean pass (its graph gives the gradient at x) and the
+    # other points of the path; round 2: the clip with the evidence at its
+    # fill and the other points of its path
+    assert clips == [per_round] * 3
 
 
-def test_approx_mask_sum_methods_agree_on_a_real_model():
+def test_approx_mask_sums_from_boxes_equal_dense_masks():
     model = CountingConv()
     x = moving_clip(8, 32, 32) / 100
-    a = AOSAApprox(anchor_stride=4, box_size=8, mask_sum='boxes').explain(
-        model, x, 0)
-    b = AOSAApprox(anchor_stride=4, box_size=8, mask_sum='dense').explain(
-        model, x, 0)
-    assert torch.allclose(a, b, atol=1e-6)
+    ex = AOSAApprox(anchor_stride=4, box_size=8)
+    tubes = ex.build_tubes(x.permute(1, 2, 3, 0).numpy() * 100)
+    phi = ex.fill_values(x, tubes)
+    _, grad = ex.mean_gradient(Scorer(model), x, phi, 0)
+    contrib = ex.contributions(grad, x, phi)
+    assert torch.allclose(ex.mask_sums(contrib, tubes),
+                          dense_mask_sums(contrib, tubes, batch_size=9))
 
 
 def test_approx_registered_and_validates():
     ex = EXPLAINERS.build(dict(type='AOSAApprox', anchor_stride=8))
-    assert isinstance(ex, AOSAApprox) and ex.relu and ex.fill == 'conditional'
-    with pytest.raises(ValueError):
-        AOSAApprox(mask_sum='nope')
-    with pytest.raises(ValueError):
-        AOSAApprox(score='nope')
+    assert isinstance(ex, AOSAApprox)
+    assert (ex.path, ex.relu, ex.fill) == ('cells', False, 'constant')
+    for bad in (dict(path='nope'), dict(score='nope'), dict(grid=1),
+                dict(path_points=0), dict(tubes=dict(tracking='nope')),
+                dict(tubes=dict(gray=True)), dict(tubes='integer')):
+        with pytest.raises(ValueError):
+            AOSAApprox(**bad)
+    with pytest.raises(TypeError):  # AOSA's draws: not an approx argument
+        AOSAApprox(num_samples=2)
     with pytest.raises(ExplainError):
         AOSAApprox().explain(CountingConv(), torch.zeros(3, 8, 32))
 
@@ -324,3 +341,55 @@ def test_approx_logit_score_runs():
     x = moving_clip(8, 32, 32) / 100
     sal = AOSAApprox(anchor_stride=8, score='logit').explain(model, x)
     assert sal.shape == (8, 32, 32) and torch.isfinite(sal).all()
+
+
+class AdditiveQuadraticLogOdds(nn.Module):
+    """Two classes whose log-odds is Σ_v a_v x_v² + b_v x_v + c.
+
+    Each voxel adds its own term, so the drop of occluding a region is the
+    sum of its voxels' changes, whatever else is occluded, and along any
+    path the change of one voxel's term is a quadratic in the fade: a
+    two-point Gauss–Radau rule integrates it exactly, one gradient does not.
+    """
+
+    def __init__(self, shape, seed=0):
+        super().__init__()
+        g = torch.Generator().manual_seed(seed)
+        n = float(np.prod(shape))
+        self.a = nn.Parameter(torch.randn(shape, generator=g) / n)
+        self.b = nn.Parameter(torch.randn(shape, generator=g) / n)
+        self.calls = 0
+
+    def extract_feat(self, x, stage='head'):
+        x = x.flatten(0, 1)
+        s = (self.a * x * x + self.b * x).flatten(1).sum(1) + 2.0
+        return torch.stack([s, torch.zeros_like(s)], 1), {}
+
+
+@pytest.mark.parametrize('rounds', [1, 2])
+def test_cells_path_is_exact_where_each_voxel_adds_a_quadratic(rounds):
+    x = moving_clip() / 60
+    model = AdditiveQuadraticLogOdds(tuple(x.shape))
+    common = dict(anchor_stride=4, box_size=8, rounds=rounds)
+    exact = AOSA(**common).explain(model, x, target=0)
+    cells = AOSAApprox(path='cells', **common).explain(model, x, target=0)
+    point = AOSAApprox(path='point', **common).explain(model, x, target=0)
+    scale = exact.abs().max()
+    assert torch.allclose(cells, exact, atol=1e-4 * scale)
+    assert not torch.allclose(point, exact, atol=1e-2 * scale)
+
+
+def test_gradient_at_the_clip_reuses_the_clean_pass():
+    model = CountingConv()
+    x = moving_clip(8, 32, 32) / 100
+    ex = AOSAApprox(anchor_stride=8, box_size=16, path='point', rounds=1)
+    exp = ex.explain_full(model, x, 0)
+    assert model.clips == 1  # the clean pass and its backward, nothing else
+    # the same map as a gradient taken with a forward pass of its own
+    scorer = Scorer(model)
+    tubes = ex.build_tubes(denormalize(model, x))
+    f, grad = input_gradient(scorer, x[None], 0, 'log_odds')
+    phi = ex.fill_values(x, tubes)
+    drops = ex.mask_sums(ex.contributions(grad[0], x, phi), tubes)
+    sal = ex.make_map(tubes, float(f[0]) - drops, float(f[0]))
+    assert torch.allclose(exp.saliency, sal.float(), atol=1e-6)

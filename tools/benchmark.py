@@ -7,8 +7,11 @@
     python tools/benchmark.py --part methods [-- ARGS]  # every method
                                           # (tools/benchmark_methods.py)
     python tools/benchmark.py --part families [--families tiny|full|all]
-        [--batch-sizes 1,8,32] [--strides 8,16]  # time and memory of AOSA
-                                                   # per model family
+        [--batch-sizes 1,8,32] [--strides 8,16] [--approx]
+        [--configs NAME,...]         # time and memory of AOSA (and
+                                     # AOSA-approx) per model family
+    python tools/benchmark.py --part bf16 [--num-videos 2]
+        [--bf16-explainer aosa_approx]  # bf16 vs fp32 maps, tiny families
 
 stages: AOSA at s=8 (N=196), 16x112x112 clip, on an R3D-18-sized model
 (mmaction2 ResNet3d depth 18, 64 base channels, 3x3x3 convolutions, random
@@ -32,8 +35,13 @@ download), one fresh process per (config, batch size): peak resident
 memory above the process's size after the model is built, and the time
 per map. Tiny configs explain whole maps; the full-size configs score
 ``--full-batches`` batches after a warm-up one and the time per map is
-extrapolated as tubes + ceil(N / batch) x seconds per batch (the line says
-so). ``--strides`` repeats the first batch size with other anchor strides
+extrapolated as tubes + rounds x ceil(N / batch) x seconds per batch (plus
+round 2's evidence batch; the line says so). ``--approx`` also times, per
+config, one bare forward pass, one forward+backward and an AOSA-approx map
+(``aosa_approx`` on the config's tubes) and prints AOSA's time over its
+bare forward passes; ``--configs a,b`` picks configs by name (e.g.
+``--configs aosa_slowfast_k400,aosa_timesformer_k400 --families full
+--batch-sizes 1 --approx``). ``--strides`` repeats the first batch size with other anchor strides
 (box 2s), to show that time follows N and memory does not.
 """
 import argparse
@@ -212,8 +220,45 @@ FULL_FAMILIES = ('aosa_r3d_ucf101', 'aosa_r2plus1d_ucf101',
                  'aosa_slowfast_k400', 'aosa_timesformer_k400')
 
 
-def family_child(config, batch_size, stride, full_batches):
+def approx_figures(model, x, exp, num_masks, rounds):
+    """Seconds of one bare forward pass, one forward+backward and one
+    AOSA-approx map (the ``aosa_approx`` preset on the config's tube
+    settings) for the clip x, each after a warm-up forward."""
+    import torch
+
+    from mmaction_aosa.explainers.aosa_approx import AOSAApprox
+    from mmaction_aosa.scoring import Scorer
+    scorer = Scorer(model)
+    with torch.no_grad():
+        scorer.logits(x[None])  # warm-up
+        t0 = time.perf_counter()
+        scorer.logits(x[None])
+        t_fwd = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    clip = x[None].clone().requires_grad_(True)
+    logits = scorer.logits(clip)
+    torch.autograd.grad(logits[0, 0], clip)
+    t_fb = time.perf_counter() - t0
+    keep = ('anchor_stride', 'box_size', 'num_cooccurring', 'tubes',
+            'map_form', 'drop', 'ridge', 'rounds', 'evidence_fraction',
+            'fill_value')
+    approx = AOSAApprox(**{k: v for k, v in exp.items() if k in keep})
+    t0 = time.perf_counter()
+    res = approx.explain_full(model, x)
+    t_approx = time.perf_counter() - t0
+    return dict(forward_s=t_fwd, forward_backward_s=t_fb,
+                approx_s=t_approx, approx_over_fb=t_approx / t_fb,
+                approx_num_masks=int(res.timings['num_masks']))
+
+
+def family_child(config, batch_size, stride, full_batches, approx=False):
     """One (config, batch size, stride) in this fresh process; prints JSON.
+
+    The full-size rows extrapolate AOSA from ``full_batches`` timed batches
+    to all of its rounds (N masks, and with ``rounds=2`` the evidence and
+    the N masks again); with ``approx``, also the figures of
+    :func:`approx_figures` and AOSA's time over its ``rounds·N + rounds − 1``
+    bare forward passes of one clip.
     """
     import math
 
@@ -264,8 +309,18 @@ def family_child(config, batch_size, stride, full_batches):
         per_batch = (stamps[-1] - stamps[0]) / max(len(stamps) - 1, 1)
         seconds = t_tubes + math.ceil(n / batch_size) * per_batch
         how = f'extrapolated from {len(stamps) - 1} batches'
+    rounds = int(exp.get('rounds', 2))
+    if full_batches:  # round 2 scores the evidence and the N masks again
+        seconds += (rounds - 1) * (
+            math.ceil(n / batch_size) + 1) * per_batch
+    extra = {}
+    if approx:
+        extra = approx_figures(model, x, exp, n, rounds)
+        extra['aosa_over_bare_forwards'] = (
+            seconds / (extra['forward_s'] * (rounds * n + rounds - 1)))
     peak = _rss_kb('VmHWM')
     print(json.dumps(dict(
+        rounds=rounds, **extra,
         config=config, clip=f'{T}x{H}x{W}', batch_size=batch_size,
         anchor_stride=exp['anchor_stride'], box_size=exp['box_size'],
         num_masks=int(n), seconds_per_map=seconds,
@@ -277,6 +332,8 @@ def family_child(config, batch_size, stride, full_batches):
 def bench_families(args):
     names = {'tiny': TINY_FAMILIES, 'full': FULL_FAMILIES,
              'all': TINY_FAMILIES + FULL_FAMILIES}[args.families]
+    if args.configs:
+        names = tuple(c.strip() for c in args.configs.split(',') if c)
     sizes = [int(b) for b in args.batch_sizes.split(',')]
     strides = [int(s) for s in args.strides.split(',')] if args.strides \
         else []
@@ -293,7 +350,8 @@ def bench_families(args):
         out = subprocess.run(
             [sys.executable, __file__, '--family-child', config,
              '--batch-size', str(batch), '--stride', str(stride),
-             '--full-batches', str(full)],
+             '--full-batches', str(full)] +
+            (['--approx'] if args.approx else []),
             capture_output=True, text=True, env=env)
         if out.returncode != 0:
             print(f'  {config} batch {batch}: FAILED '
@@ -306,13 +364,63 @@ def bench_families(args):
               f'{r["seconds_per_map"]:8.1f} s/map ({r["how"]})  peak '
               f'+{r["peak_above_model_mb"]:6.0f} MB  (model process '
               f'{r["model_mb"]:.0f} MB)', flush=True)
+        if 'approx_s' in r:
+            print(f'    {r["rounds"]} round(s); forward {r["forward_s"]:.2f} s,'
+                  f' forward+backward {r["forward_backward_s"]:.2f} s; '
+                  f'AOSA-approx {r["approx_s"]:.1f} s/map = '
+                  f'{r["approx_over_fb"]:.2f}x forward+backward; AOSA = '
+                  f'{r["aosa_over_bare_forwards"]:.2f}x its bare forward '
+                  'passes', flush=True)
     return dict(part='families', rows=rows)
+
+
+def bench_bf16(args):
+    """bf16 against float32, per tiny family: the same explainer with
+    ``amp='bf16'`` (forced) and without, on the family's checkpoint and the
+    first ``--num-videos`` clips of ``--data``: Spearman of the two maps
+    and the seconds of each (whole maps, one after the other per clip)."""
+    import statistics
+
+    import torch
+
+    import tune_aosa
+    from mmaction_aosa.evaluation import spearman
+    from mmaction_aosa.registry import build_explainer
+    from mmaction_aosa.scoring import cpu_bf16_native
+    print(f'bf16 vs float32: {args.bf16_explainer}, {args.num_videos} '
+          f'clip(s) of {args.data}; torch threads {torch.get_num_threads()}; '
+          f'native bf16 on this CPU: {cpu_bf16_native()} '
+          f'({torch.backends.cpu.get_cpu_capability()})', flush=True)
+    _, exp = tune_aosa.parse_variant(args.bf16_explainer)
+    rows = []
+    for fam in args.bf16_families.split(','):
+        model, clips = tune_aosa.load_clips(fam, args.data, args.num_videos)
+        rho, t32, t16 = [], [], []
+        for clip, _, vid in clips:
+            maps = {}
+            for amp, times in ((False, t32), ('bf16', t16)):
+                ex = build_explainer(dict(exp, amp=amp))
+                t0 = time.perf_counter()
+                maps[amp] = ex.explain(model, clip)
+                times.append(time.perf_counter() - t0)
+            rho.append(spearman(maps[False].numpy(), maps['bf16'].numpy()))
+        row = dict(family=fam, clips=len(clips), spearman_min=min(rho),
+                   spearman_mean=statistics.mean(rho),
+                   fp32_s=statistics.median(t32),
+                   bf16_s=statistics.median(t16))
+        rows.append(row)
+        print(f'  {fam:12s} Spearman(bf16, fp32) mean {row["spearman_mean"]:.4f}'
+              f' min {row["spearman_min"]:.4f}; s/map fp32 {row["fp32_s"]:.2f}'
+              f', bf16 {row["bf16_s"]:.2f} ({row["bf16_s"] / row["fp32_s"]:.2f}x)',
+              flush=True)
+    return dict(part='bf16', rows=rows)
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--part', choices=['all', 'stages', 'memory',
-                                      'throughput', 'methods', 'families'],
+                                      'throughput', 'methods', 'families',
+                                      'bf16'],
                    default='all')
     p.add_argument('--num-videos', type=int, default=16,
                    help='clips of the throughput part')
@@ -332,6 +440,19 @@ def main():
                    help='timed batches per full-size config (families)')
     p.add_argument('--threads', type=int, default=1,
                    help='torch threads of the families part')
+    p.add_argument('--approx', action='store_true',
+                   help='families part: also time one bare forward, one '
+                   'forward+backward and an AOSA-approx map per config')
+    p.add_argument('--configs', default='',
+                   help='families part: these configs (comma-separated '
+                   'names under configs/) instead of --families')
+    p.add_argument('--bf16-explainer', default='aosa_approx',
+                   help='bf16 part: preset (as --explainer NAME[:k=v])')
+    p.add_argument('--bf16-families',
+                   default='r3d,r2plus1d,slowfast,timesformer,tsm',
+                   help='bf16 part: tiny families')
+    p.add_argument('--data', default='work_dirs/eval_data/synthetic/test',
+                   help='bf16 part: generated split (tools/make_synthetic.py)')
     p.add_argument('--family-child', help=argparse.SUPPRESS)
     p.add_argument('--stride', type=int, default=0, help=argparse.SUPPRESS)
     args, rest = p.parse_known_args()
@@ -342,7 +463,7 @@ def main():
         return
     if args.family_child:
         family_child(args.family_child, args.batch_size, args.stride,
-                     args.full_batches)
+                     args.full_batches, args.approx)
         return
     results = []
     if args.part in ('all', 'stages'):
@@ -353,6 +474,8 @@ def main():
         results.append(bench_throughput(args))
     if args.part == 'families':
         results.append(bench_families(args))
+    if args.part == 'bf16':
+        results.append(bench_bf16(args))
     if args.part == 'methods':
         import benchmark_methods
         benchmark_methods.main([a for a in rest if a != '--'])

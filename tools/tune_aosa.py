@@ -11,7 +11,7 @@ one scoring pass.
 
     python tools/tune_aosa.py --seed 1001 --num-videos 24 \
         --families r3d slowfast --variants authors default \
-        'mine=aosa:map_form=sum_drop,tracking=subpixel'
+        'mine=aosa:map_form=sum_drop,rounds=1'
 
 A variant is ``NAME=PRESET[:key=value,...]`` (PRESET as
 ``tools/explain.py --explainer``), or a preset name alone. Writes one JSON
@@ -29,7 +29,7 @@ import time
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-FAMILIES = ('r3d', 'r2plus1d', 'slowfast', 'timesformer')
+FAMILIES = ('r3d', 'r2plus1d', 'slowfast', 'timesformer', 'tsm')
 #: Clips generated per split (the first --num-videos are used).
 SPLIT_SIZE = 64
 
@@ -78,6 +78,7 @@ def load_clips(family: str, split: str, num_videos: int):
     from mmaction_aosa.compat import load_checkpoint
     from mmaction_aosa.evaluation.pointing_game import (GroundTruthBoxes,
                                                         boxes_in_clip)
+    from mmaction_aosa.models.explain_model import preprocess
     from mmaction_aosa.structures import add_geometry_meta_keys
     init_default_scope('mmaction')
     cfg = Config.fromfile(
@@ -96,11 +97,11 @@ def load_clips(family: str, split: str, num_videos: int):
     for i in range(min(num_videos, len(ds))):
         data = ds[i]
         path = ds.get_data_info(i)['filename']
-        batch = model.data_preprocessor(
-            dict(inputs=[data['inputs']], data_samples=[data['data_samples']]),
-            False)
-        clip = batch['inputs'][0][0]
-        boxes = boxes_in_clip(batch['data_samples'][0].metainfo, gt(path))
+        # the view tools/eval_saliency.py explains (a 2D model's segments
+        # as frames), with its geometry
+        clip, view, geometry = preprocess(model, data['inputs'],
+                                          data['data_samples'], 'center')
+        boxes = boxes_in_clip(geometry, gt(path), view)
         clips.append((clip, boxes, osp.splitext(osp.basename(path))[0]))
     torch.set_grad_enabled(True)
     return model, clips

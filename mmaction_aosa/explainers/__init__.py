@@ -8,9 +8,10 @@ from .occlusion import Occlusion3D
 from .rollout import AttentionRollout
 from .smoothgrad import SmoothGrad
 from .step import STEP
+from .tube_explainer import TubeExplainer
 
 __all__ = ['AOSA', 'AOSAApprox', 'AttentionRollout', 'BaseExplainer',
            'Explanation', 'ExplainError', 'GradCAM', 'Occlusion3D', 'STEP',
-           'SmoothGrad', 'conditional_fill', 'conditional_mean',
+           'SmoothGrad', 'TubeExplainer', 'conditional_fill', 'conditional_mean',
            'conditional_std', 'denormalize', 'input_gradient',
            'target_score']

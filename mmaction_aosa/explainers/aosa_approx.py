@@ -1,160 +1,193 @@
-"""AOSA-approx: AOSA with the occluded scores from one gradient.
+"""AOSA-approx: AOSA's tubes and map, the mask scores from input gradients.
 
-AOSA scores every integrated mask through the network (N forward passes).
-AOSA-approx takes one forward and one backward pass at x, J = ∂f/∂x, and
-the first-order expansion of the occluded score, with the occluded voxels
-set to their fill μ (the conditional mean, the expectation of conditional
-sampling, or a constant):
+AOSA scores every integrated mask through the network (N forward passes per
+round). AOSA-approx estimates the scores from a few forward+backward passes,
+whatever N. For a clip z (x, or in round 2 x with the evidence at its fill)
+and the fill φ, the drop of occluding a region M is, exactly,
 
-    f(Ω̂_m ⊙ x) ≈ f(x) + Σ_{v ∈ occ(m)} J_v (μ_v − x_v).
+    f(z) − f(z with M at φ) = Σ_{v ∈ M} (z_v − φ_v) · ∫₀¹ ∂f/∂z_v dα
 
-Sign convention. We call the *drop* of mask m
+with the gradient taken along the way from z to z-with-M-filled. Each mask
+has its own way, so the estimate replaces the integral by a per-voxel mean
+gradient Ĵ_v shared by all masks:
 
-    S_m = Σ_{v ∈ occ(m)} c_v,   c_v = ReLU(−J_v (μ_v − x_v)),
+    c_v = (z_v − φ_v) Ĵ_v  (summed over channels),   S_m = Σ_{v ∈ occ(m)} c_v,
 
-so S_m ≥ 0 is the (first-order) decrease of the target probability when m
-is occluded, and f̂_m = f(x) − S_m is the estimate of f(Ω̂_m ⊙ x) that goes
-through the same map step as AOSA. The paper's Eq. 8 writes the importance
-as ReLU(J (μ − x)) (the opposite sign), which with f̂ = f(x) − S would rank
-voxels whose occlusion *raises* the score as important; the authors' code has
-no ReLU at all. With ``relu=False`` S_m is the plain first-order drop and
-f̂_m is exactly the first-order estimate (equal to AOSA's score when f is
-linear in x; the authors' approximation with a constant fill of 0). v runs
-over the elements of x (channels included); the ReLU acts per element, and
-the channels are summed afterwards.
+and f̂_m = f(z) − S_m goes through AOSA's map step. ``path`` says where Ĵ
+is read (docs/methods.md, "AOSA-approx"):
 
-Cost. c_v is computed once; S_m is a sum over a union of K+1 boxes per
-frame, read from a summed-area table by inclusion–exclusion
-(:func:`~mmaction_aosa.tubes.maps.union_box_sums`), independent of the box
-and clip size; for K+1 > 6 members it falls back to dense masks rendered
-batch-wise. The map step is AOSA's.
+* ``'point'``: Ĵ = ∂f/∂z at z itself, the paper's first order (one
+  gradient). A saturated model has a flat f around z, so masks that carry
+  the evidence can get estimates near 0.
+* ``'straight'``: the mean gradient at ``path_points`` points of the
+  straight path from z to φ (all voxels faded together), α_j = j/k: the
+  integrated gradient of the whole clip. It sees saturation, but every
+  voxel fades with the rest of the clip, context included, and a blank
+  clip can still hold the class.
+* ``'cells'``: each frame is cut into ``grid``×``grid`` cells coloured
+  like a checkerboard; at one point the cells of one colour are faded 2/3
+  of the way to φ, at the other point those of the other colour: every
+  voxel's gradient is read once at z and once with its own cell (and every
+  cell of its colour) two-thirds gone, while the other half of the frame
+  keeps its context. The two-point Gauss–Radau rule on [0, 1] with the
+  left end fixed (nodes 0 and 2/3, weights 1/4 and 3/4) then gives
+  Ĵ = ¼ ∂f/∂z + ¾ ∂f/∂z^(colour of v).
+
+Sign. S_m ≥ 0 is the estimated *decrease* of f when m is occluded. With
+``relu=True`` c_v = ReLU(−Ĵ_v(φ_v − z_v)) per element (the paper's ReLU,
+with the sign that keeps decreases; its Eq. 8 writes the opposite sign):
+it makes the map follow the contrast between clip and fill, whatever the
+model (docs/metrics.md, sanity check), so it is off by default. v runs over
+the elements of z (channels included); channels are summed after the ReLU.
+
+Cost: the gradient at x reuses the graph of the clean forward pass that
+:meth:`~.base.BaseExplainer.explain_full` makes (one backward pass); each
+further point is one forward+backward, batched. c_v is computed once per
+round and S_m read for every mask from a summed-area table by
+inclusion–exclusion (:func:`~mmaction_aosa.tubes.maps.union_box_sums`), for
+K+1 > 6 members from dense masks rendered batch-wise.
 """
-import time
-from typing import Optional
+from typing import List, Tuple
 
 import torch
 
 from .. import progress
 from ..registry import EXPLAINERS
-from ..tubes.maps import (dense_mask_sums, evidence_first, tubes_region,
-                          union_box_sums, use_box_algebra)
+from ..tubes.maps import dense_mask_sums, union_box_sums, use_box_algebra
 from ..tubes.masks import Tubes
-from .aosa import AOSA
-from .base import check_choice, denormalize
+from .base import check_choice, check_positive_int
 from .conditional import MARGIN, box_size_of, conditional_mean
-from .gradients import SCORES, input_gradient
+from .gradients import SCORES, clean_gradient, input_gradient
+from .tube_explainer import TubeExplainer
 
-MASK_SUMS = ('auto', 'boxes', 'dense')
+__all__ = ['AOSAApprox', 'PATHS', 'checkerboard']
+
+#: Where the mean gradient of each voxel is read (module docstring).
+PATHS = ('point', 'straight', 'cells')
+#: 'cells': two-point Gauss–Radau rule on [0, 1] with the left end fixed.
+CELL_ALPHA, CELL_WEIGHT = 2.0 / 3.0, 0.75
+
+
+def checkerboard(height: int, width: int, grid: int,
+                 device=None) -> torch.Tensor:
+    """H×W bool: the cells of one colour of a ``grid``×``grid``
+    checkerboard (cell (0, 0) True); cell edges at round(k·H/grid)."""
+    rows = torch.arange(height, device=device) * grid // height
+    cols = torch.arange(width, device=device) * grid // width
+    return (rows[:, None] + cols[None, :]) % 2 == 0
 
 
 @EXPLAINERS.register_module()
-class AOSAApprox(AOSA):
-    """AOSA-approx: AOSA's tubes and map, scores from one gradient.
+class AOSAApprox(TubeExplainer):
+    """AOSA-approx: AOSA's tubes, map and rounds; scores from gradients.
 
-    Shares :meth:`AOSA.build_tubes` and the map step with AOSA; only the
-    per-mask scores differ (f̂_m = f(x) − S_m, module docstring). Every
-    argument of :class:`AOSA` that shapes the tubes and the map applies
-    (``anchor_stride``, ``box_size``, ``num_cooccurring``, ``map_form``,
-    ``tracking``, ``cooccurrence``, ``gray``, ``flow_method``,
-    ``flow_params``, ``fill_value``, ``min_motion``, ``position_weight``,
-    ``amp``); ``num_samples`` and ``seed`` do not (the expectation needs no
-    draws).
+    Shares tubes, map step and rounds with :class:`~.AOSA`
+    (:class:`~.tube_explainer.TubeExplainer`); only the per-mask scores
+    differ: f̂_m = f(z) − S_m (module docstring). With a constant fill, a
+    model whose f is linear in x gets AOSA's map exactly, whatever the path.
 
     Args:
-        fill (str): ``'conditional'`` (default: μ, the mean of the
-            surrounding patches, :func:`conditional_mean`) or ``'constant'``
-            (``fill_value``).
-        relu (bool): Keep only elementwise decreases (default True; the
-            authors' code has none).
+        path (str): ``'cells'`` (default), ``'straight'`` or ``'point'``
+            (the paper's one gradient): where the mean gradient is read,
+            module docstring.
+        path_points (int): ``'straight'``: points on the path, the clip
+            itself included (forward+backward passes per round).
+        grid (int): ``'cells'``: cells per side of the checkerboard.
+        fill (str): ``'constant'`` (default, AOSA's ``fill_value``) or
+            ``'conditional'`` (μ, the mean of the surrounding patches, the
+            expectation of AOSA's conditional sampling).
+        relu (bool): Keep only elementwise decreases (the paper's ReLU).
         score (str, optional): What f is, differentiated and estimated:
-            ``'prob'`` (the softmax probability), ``'logit'`` (the target
-            logit) or ``'log_odds'``; default the units of ``drop``.
-        mask_sum (str): How mask sums S_m run over the masks: ``'auto'``
-            (from the boxes by inclusion–exclusion up to 6 members per mask,
-            dense otherwise), ``'boxes'`` or ``'dense'`` (masks rendered
-            batch-wise).
-        batch_size (int): Masks made dense at once (``'dense'`` sums).
-        **kwargs: The :class:`AOSA` arguments above.
+            ``'prob'``, ``'logit'`` or ``'log_odds'``; default the units of
+            ``drop``.
+        batch_size (int): Path points per forward+backward pass (and masks
+            made dense at once when a mask has more than 6 tubes).
+        **kwargs: The tube, map and round arguments of
+            :class:`~.tube_explainer.TubeExplainer`.
     """
 
-    def __init__(self, fill: str = 'conditional', relu: bool = True,
-                 score: Optional[str] = None, mask_sum: str = 'auto',
-                 batch_size: int = 32, **kwargs):
-        for unused in ('num_samples', 'seed'):
-            if unused in kwargs:
-                raise ValueError(f'AOSAApprox takes no {unused!r}: it uses '
-                                 "the fill's expectation, no draws")
+    clean_graph = True
+
+    def __init__(self, path: str = 'cells', path_points: int = 3,
+                 grid: int = 4, fill: str = 'constant', relu: bool = False,
+                 score=None, batch_size: int = 32, **kwargs):
         super().__init__(fill=fill, batch_size=batch_size, **kwargs)
+        self.path = check_choice('path', path, PATHS)
+        self.path_points = check_positive_int('path_points', path_points)
+        self.grid = check_positive_int('grid', grid, 2)
         self.relu = bool(relu)
         self.score = check_choice('score', score or self.drop, SCORES)
-        self.mask_sum = check_choice('mask_sum', mask_sum, MASK_SUMS)
 
-    def params(self) -> dict:
-        out = super().params()
-        for unused in ('num_samples', 'seed'):
-            out.pop(unused, None)
-        return out
-
+    # -- the estimate ---------------------------------------------------
     def fill_values(self, x: torch.Tensor, tubes: Tubes) -> torch.Tensor:
-        """μ: the value each occluded voxel takes in expectation."""
+        """φ: the value each occluded voxel takes (in expectation)."""
         if self.fill == 'conditional':
             return conditional_mean(x, box_size_of(tubes.boxes), MARGIN)
         return torch.full_like(x, self.fill_value)
 
-    def contributions(self, grad: torch.Tensor, x: torch.Tensor,
-                      mu: torch.Tensor) -> torch.Tensor:
-        """c_v = [ReLU](−J_v (μ_v − x_v)), summed over channels: T×H×W."""
-        c = -grad.double() * (mu.double() - x.double())
+    def path_clips(self, z: torch.Tensor,
+                   phi: torch.Tensor) -> Tuple[List[torch.Tensor], list]:
+        """The points after z itself, and each one's weight (a number or a
+        T×H×W-broadcastable map); z's own weight is 1 − their sum."""
+        if self.path == 'point':
+            return [], []
+        if self.path == 'straight':
+            k = self.path_points
+            return ([z + (j / k) * (phi - z) for j in range(1, k)],
+                    [1.0 / k] * (k - 1))
+        cells = checkerboard(z.shape[-2], z.shape[-1], self.grid, z.device)
+        faded = z + CELL_ALPHA * (phi - z)
+        clips, weights = [], []
+        for colour in (cells, ~cells):
+            clips.append(torch.where(colour, faded, z))
+            weights.append(CELL_WEIGHT * colour.to(z.dtype))
+        return clips, weights
+
+    def mean_gradient(self, scorer, z: torch.Tensor, phi: torch.Tensor,
+                      target: int) -> Tuple[float, torch.Tensor]:
+        """f(z) and Ĵ, the weighted mean gradient (C×T×H×W)."""
+        clips, weights = self.path_clips(z, phi)
+        clean = scorer.clean is not None and scorer.clean.clip is z
+        if clean:  # ∂f/∂x from the clean pass's graph: a backward only
+            f0, g0 = clean_gradient(scorer, z, target, self.score)
+            f0, g0 = float(f0[0]), g0[0]
+        else:
+            clips = [z] + clips
+        progress.expect(len(clips))
+        grads = []
+        for i in range(0, len(clips), self.batch_size):
+            f, g = input_gradient(scorer, torch.stack(
+                clips[i:i + self.batch_size]), target, self.score)
+            if not grads and not clean:
+                f0 = float(f[0])
+            grads.extend(g)
+        if not clean:
+            g0, grads = grads[0], grads[1:]
+        mean = g0.clone()
+        for g, w in zip(grads, weights):
+            mean += (g - g0) * w  # z keeps the share the others leave
+        return f0, mean
+
+    def contributions(self, grad: torch.Tensor, z: torch.Tensor,
+                      phi: torch.Tensor) -> torch.Tensor:
+        """c_v = [ReLU](−Ĵ_v (φ_v − z_v)), summed over channels: T×H×W."""
+        c = -grad.double() * (phi.double() - z.double())
         if self.relu:
             c = c.clamp(min=0)
         return c.sum(0)
 
     def mask_sums(self, contrib: torch.Tensor, tubes: Tubes) -> torch.Tensor:
         """S_m for every mask (N,), float64."""
-        boxes = (use_box_algebra(tubes) if self.mask_sum == 'auto' else
-                 self.mask_sum == 'boxes')
-        if boxes:
+        if use_box_algebra(tubes):
             return union_box_sums(contrib, tubes)
         return dense_mask_sums(contrib, tubes, self.batch_size)
 
-    def _saliency(self, scorer, x, target, base_score, timings):
-        tubes = self.build_tubes(denormalize(scorer.model, x), x.device,
-                                 timings)
-        progress.expect(self.rounds)  # one gradient per round
-        t0 = time.perf_counter()
-        f, grad = input_gradient(scorer, x[None], target, self.score)
-        t1 = time.perf_counter()
-        mu = self.fill_values(x, tubes)
-        contrib = self.contributions(grad[0], x, mu)
-        drops = self.mask_sums(contrib, tubes)
-        t2 = time.perf_counter()
-        scores = float(f[0]) - drops
-        sal = self.make_map(tubes, scores, float(f[0]))
-        timings['gradient'] = t1 - t0
-        timings['mask_sums'] = t2 - t1
-        timings['map'] = time.perf_counter() - t2
-        timings['num_masks'] = tubes.num_masks
-        if self.rounds == 2:
-            sal = self._second_round(scorer, x, target, tubes, mu, scores,
-                                     float(f[0]), sal, timings)
-        return sal
-
-    def _second_round(self, scorer, x, target, tubes, mu, scores, base, sal,
-                      timings):
-        """Round 2 to first order: a second gradient at x with the evidence
-        set to its fill, the drops of every mask from it (the evidence's own
-        voxels add nothing: there x already equals μ)."""
-        t0 = time.perf_counter()
-        evidence = self.evidence(tubes, scores, base)
-        timings['evidence_tubes'] = evidence.groups.shape[1]
-        if evidence.groups.shape[1] == 0:
-            return sal
-        region = tubes_region(tubes, evidence.groups[0])
-        x2 = torch.where(region[None], mu.to(x.dtype), x)
-        f2, grad2 = input_gradient(scorer, x2[None], target, self.score)
-        t1 = time.perf_counter()
-        drops2 = self.mask_sums(self.contributions(grad2[0], x2, mu), tubes)
-        second = self.make_map(tubes, float(f2[0]) - drops2, float(f2[0]))
-        timings['gradient'] += t1 - t0
-        timings['map'] += time.perf_counter() - t1
-        return evidence_first(sal, second, region)
+    def mask_scores(self, scorer, x, target, tubes, evidence=None,
+                    region=None):
+        phi = self.fill_values(x, tubes)
+        # round 2: the evidence at its fill (its own voxels then add
+        # nothing: there z already equals φ)
+        z = x if region is None else torch.where(region[None], phi, x)
+        base, grad = self.mean_gradient(scorer, z, phi, target)
+        drops = self.mask_sums(self.contributions(grad, z, phi), tubes)
+        return base, base - drops

@@ -10,7 +10,7 @@ from torch import nn
 
 from ..adapters import get_adapter
 from ..errors import ExplainError
-from ..scoring import Scorer
+from ..scoring import CleanPass, Scorer, check_amp
 
 __all__ = ['BaseExplainer', 'Explanation', 'ExplainError', 'denormalize',
            'check_positive_int', 'check_choice']
@@ -72,11 +72,18 @@ class BaseExplainer:
     draws a ``seed``.
 
     Args:
-        amp (bool): Score under CUDA autocast when on a GPU.
+        amp (bool | str): Mixed precision of the scoring: False, True
+            (float16 on a GPU, bfloat16 on a CPU that runs it natively) or
+            ``'bf16'`` (:mod:`mmaction_aosa.scoring`).
     """
 
-    def __init__(self, amp: bool = False):
-        self.amp = bool(amp)
+    #: Whether the clean forward pass of :meth:`explain_full` keeps its
+    #: autograd graph (on ``scorer.clean``) so that :meth:`_saliency` can
+    #: take ∂f/∂x at the clip with one backward pass and no second forward.
+    clean_graph = False
+
+    def __init__(self, amp=False):
+        self.amp = check_amp(amp)
 
     @property
     def name(self) -> str:
@@ -124,8 +131,16 @@ class BaseExplainer:
                 f'{self.name} needs at least 2 frames, got {inputs.shape[1]}')
         scorer = Scorer(recognizer, amp=self.amp)
         x = inputs.detach().float().to(scorer.device)
-        with torch.no_grad():
-            probs = scorer.probs(x[None])[0]
+        if self.clean_graph:
+            with torch.enable_grad():
+                leaf = x[None].clone().requires_grad_(True)
+                logits = scorer.logits(leaf)
+            scorer.clean = CleanPass(x, leaf, logits)
+        else:
+            with torch.no_grad():
+                logits = scorer.logits(x[None])
+            scorer.clean = CleanPass(x, None, logits)
+        probs = torch.softmax(logits.detach(), dim=-1)[0]
         if not torch.isfinite(probs).all():
             raise ExplainError('the model produced non-finite (NaN/inf) '
                                'scores for this clip')
@@ -137,8 +152,11 @@ class BaseExplainer:
             raise ExplainError(f'target class {target} is out of range for a '
                                f'model with {num_classes} classes')
         timings = {'forward': time.perf_counter() - start}
-        sal = self._saliency(scorer, x, target, float(probs[target]),
-                             timings)
+        try:
+            sal = self._saliency(scorer, x, target, float(probs[target]),
+                                 timings)
+        finally:
+            scorer.clean = None  # frees the graph
         sal = sal.detach().float().cpu()
         if sal.shape != inputs.shape[1:]:
             raise RuntimeError(f'{self.name} returned a map of shape '

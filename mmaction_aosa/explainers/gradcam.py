@@ -46,11 +46,11 @@ class GradCAM(BaseExplainer):
             overrides the adapter's choice.
         score (str): y is the target logit (``'logit'``, Grad-CAM's choice,
             default) or its softmax probability (``'prob'``).
-        amp (bool): Score under CUDA autocast when on a GPU.
+        amp (bool | str): Mixed precision (:mod:`mmaction_aosa.scoring`).
     """
 
     def __init__(self, target_layer: Optional[str] = None,
-                 score: str = 'logit', amp: bool = False):
+                 score: str = 'logit', amp=False):
         super().__init__(amp=amp)
         if target_layer is not None and not isinstance(target_layer, str):
             raise ValueError('target_layer must be a dotted module name, '

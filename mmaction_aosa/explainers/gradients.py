@@ -53,3 +53,27 @@ def input_gradient(scorer: Scorer, clips: torch.Tensor, target: int,
                                'explainers cannot apply')
         (grad, ) = torch.autograd.grad(f.sum(), x)
     return f.detach(), grad.detach()
+
+
+def clean_gradient(scorer: Scorer, x: torch.Tensor, target: int,
+                   score: str = 'prob') -> Tuple[torch.Tensor, torch.Tensor]:
+    """f and ∂f/∂x at the clean clip x (C×T×H×W).
+
+    Reuses the graph of the clean pass that
+    :meth:`~mmaction_aosa.explainers.base.BaseExplainer.explain_full` keeps
+    on ``scorer.clean`` for explainers with ``clean_graph = True``: one
+    backward pass, no second forward (the graph is spent). Without it (or
+    for another clip), one forward and one backward pass.
+
+    Returns:
+        tuple: f (1,) and ∂f/∂x (1×C×T×H×W), both detached.
+    """
+    clean = scorer.clean
+    if (clean is None or clean.clip is not x or clean.leaf is None
+            or not clean.logits.requires_grad):
+        return input_gradient(scorer, x[None], target, score)
+    with torch.enable_grad():
+        f = score_of(clean.logits, target, score)
+        (grad, ) = torch.autograd.grad(f.sum(), clean.leaf)
+    scorer.clean = clean._replace(leaf=None, logits=clean.logits.detach())
+    return f.detach(), grad.detach()

@@ -48,7 +48,7 @@ class Occlusion3D(BaseExplainer):
         fill_value (float): Occluding value in normalised space (0: the
             dataset mean colour).
         batch_size (int): Occluded clips per forward pass.
-        amp (bool): Score under CUDA autocast when on a GPU.
+        amp (bool | str): Mixed precision (:mod:`mmaction_aosa.scoring`).
     """
 
     def __init__(self,
@@ -58,7 +58,7 @@ class Occlusion3D(BaseExplainer):
                  strides: Optional[Union[int, Sequence[int]]] = None,
                  fill_value: float = 0.0,
                  batch_size: int = 32,
-                 amp: bool = False):
+                 amp=False):
         super().__init__(amp=amp)
         self.batch_size = check_positive_int('batch_size', batch_size)
         if not 0 < temporal_fraction <= 1:

@@ -97,11 +97,11 @@ class AttentionRollout(BaseExplainer):
             the original rollout), ``'max'`` or ``'min'``.
         residual_weight (float): Weight of I in Â = (1 − w)A + wI
             (default 0.5, the original rollout).
-        amp (bool): Score under CUDA autocast when on a GPU.
+        amp (bool | str): Mixed precision (:mod:`mmaction_aosa.scoring`).
     """
 
     def __init__(self, head_fusion: str = 'mean',
-                 residual_weight: float = 0.5, amp: bool = False):
+                 residual_weight: float = 0.5, amp=False):
         super().__init__(amp=amp)
         if head_fusion not in HEAD_FUSIONS:
             raise ValueError(f'head_fusion must be one of {HEAD_FUSIONS}, '

@@ -22,12 +22,12 @@ class SmoothGrad(BaseExplainer):
             paper's f, default) or the logit (``'logit'``).
         batch_size (int): Noisy copies per forward/backward pass.
         seed (int): Seed of the noise.
-        amp (bool): Score under CUDA autocast when on a GPU.
+        amp (bool | str): Mixed precision (:mod:`mmaction_aosa.scoring`).
     """
 
     def __init__(self, num_samples: int = 50, noise_level: float = 0.15,
                  score: str = 'prob', batch_size: int = 8, seed: int = 0,
-                 amp: bool = False):
+                 amp=False):
         super().__init__(amp=amp)
         self.batch_size = check_positive_int('batch_size', batch_size)
         self.seed = int(seed)

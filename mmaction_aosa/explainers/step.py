@@ -47,7 +47,7 @@ class STEP(BaseExplainer):
         blur_sigma (float): Gaussian sigma (default 5).
         score (str): y is the target logit (``'logit'``, as extremal
             perturbation, default) or probability (``'prob'``).
-        amp (bool): Score under CUDA autocast when on a GPU.
+        amp (bool | str): Mixed precision (:mod:`mmaction_aosa.scoring`).
     """
 
     def __init__(self,
@@ -60,7 +60,7 @@ class STEP(BaseExplainer):
                  blur_kernel: int = 11,
                  blur_sigma: float = 5.0,
                  score: str = 'logit',
-                 amp: bool = False):
+                 amp=False):
         super().__init__(amp=amp)
         if not 0 < volume_fraction < 1:
             raise ValueError(

@@ -3,7 +3,8 @@
 # stack_method='flow_vec_corr', N_stack_mask=3, Farneback flow):
 # integer tracking, co-occurrence by the cosine of the flow read along the
 # tracks, the keep-weighted sum of drops as the map, grey frames by
-# cv2.COLOR_BGR2GRAY of the RGB frames (flow_input), fill 0 in normalised space.
+# cv2.COLOR_BGR2GRAY of the RGB frames (tubes.flow_input), fill 0 in normalised
+# space.
 # tests/test_aosa_authors.py checks it against a literal re-implementation;
 # docs/methods.md lists the facts.
 explainer = dict(
@@ -14,10 +15,11 @@ explainer = dict(
     map_form='sum_drop',
     drop='prob',
     rounds=1,
-    tracking='integer',
-    cooccurrence='flow_cosine',
-    flow_input='swapped_luma',
-    flow_method='farneback',
+    tubes=dict(
+        tracking='integer',
+        cooccurrence='flow_cosine',
+        flow_input='swapped_luma',
+        flow_method='farneback'),
     fill='constant',
     fill_value=0.0,
     batch_size=32)
