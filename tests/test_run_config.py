@@ -60,7 +60,7 @@ def test_preset_chooses_the_method_config_keeps_its_geometry():
     approx = choose_explainer('aosa_approx', cfg)
     exp = approx.cfg
     # the method is the preset's ...
-    assert exp['type'] == 'AOSAApprox' and exp['fill'] == 'conditional'
+    assert exp['type'] == 'AOSAApprox' and exp['path'] == 'cells'
     # ... the geometry for this model (the paper's 256 px setting) the
     # config's
     assert (exp['anchor_stride'], exp['box_size'], exp['batch_size']) == \
@@ -123,7 +123,7 @@ def test_explain_run_with_a_preset_keeps_the_config_geometry(tmp_path):
     assert len(header) < 400
     args = next(ln for ln in log.splitlines() if 'explainer arguments' in ln)
     assert 'AOSAApprox(anchor_stride=28, box_size=56' in args and \
-        "fill='conditional'" in args and 'batch_size=8' in args
+        "path='cells'" in args and 'batch_size=8' in args
     assert osp.isfile(out / 'report.html')
 
 
@@ -141,7 +141,7 @@ def test_readme_lists_every_preset():
     rows = dict(re.findall(r'^\| `(\w+)` \| `(\w+)` \|', text, re.M))
     shipped = sorted(f[:-3] for f in os.listdir(PRESET_DIR)
                      if f.endswith('.py') and not f.startswith('_'))
-    assert len(shipped) == 10
+    assert len(shipped) == 11
     for name in shipped:
         assert rows.get(name) == Config.fromfile(
             preset_path(name)).explainer.type, name
