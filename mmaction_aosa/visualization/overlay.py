@@ -11,7 +11,9 @@ pixel a block) so that the band's text stays readable; frames larger than
 :data:`MAX_SIDE` are shrunk. Without a readable source (or its geometry)
 the overlay is drawn on the model's clip instead.
 """
+import functools
 import math
+import os.path as osp
 from typing import Iterable, List, Optional, Sequence, Tuple
 
 import cv2
@@ -88,10 +90,21 @@ def colorize(norm: np.ndarray, colormap: int = cv2.COLORMAP_JET
     return cv2.applyColorMap(heat, colormap)[..., ::-1]
 
 
+@functools.lru_cache(maxsize=64)
 def _font(px: int) -> ImageFont.ImageFont:
+    """A scalable font of ``px`` pixels: Pillow's own (Pillow >= 10.1), else
+    the DejaVu Sans that matplotlib ships; Pillow's fixed-size bitmap font
+    only when neither loads."""
     try:
         return ImageFont.load_default(size=px)
     except TypeError:  # Pillow < 10.1 has no scalable default font
+        pass
+    try:
+        import matplotlib
+        return ImageFont.truetype(
+            osp.join(matplotlib.get_data_path(), 'fonts', 'ttf',
+                     'DejaVuSans.ttf'), px)
+    except (ImportError, OSError):
         return ImageFont.load_default()
 
 
