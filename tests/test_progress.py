@@ -127,7 +127,9 @@ class Counter:
 
 @pytest.mark.parametrize('spec, announced', [
     (dict(type='AOSA', rounds=2), 'masks'),
-    (dict(type='AOSAApprox', rounds=2, fill='constant'), 2),  # 2 gradients
+    # round 1: the two checkerboard clips (the clean pass gives the
+    # gradient at x); round 2: x with the evidence at its fill, and its two
+    (dict(type='AOSAApprox', rounds=2, fill='constant'), 5),
     (dict(type='Occlusion3D', area_fraction=0.25), 'windows'),
     (dict(type='SmoothGrad', num_samples=6, batch_size=3), 6),
     (dict(type='STEP', num_iterations=3), 3),
@@ -152,8 +154,9 @@ def test_explainers_announce_what_they_score(spec, announced):
     with progress.reporting(rep):
         out = exp.explain_full(model, x)
     assert rep.done == sum(calls)  # every clip the model scored
-    if announced == 'masks':  # 2×2 anchors, scored in each of 2 rounds
-        assert rep.total == 2 * out.timings['num_masks'] == 8
+    if announced == 'masks':  # 2×2 anchors, scored in each of 2 rounds,
+        # and round 2's clip with only the evidence at its fill
+        assert rep.total == 2 * out.timings['num_masks'] + 1 == 9
     elif announced == 'windows':
         assert rep.total == out.timings['num_windows'] > 1
     else:
@@ -196,9 +199,10 @@ def test_progress_lines_in_a_log(one_video, tmp_path, monkeypatch):
     log = open(next(
         osp.join(d, f) for d, _, fs in os.walk(tmp_path) for f in fs
         if f.endswith('.log'))).read()
-    lines = re.findall(r'clip0: (\d+)/128 clips scored, [\d.]+ '
+    lines = re.findall(r'clip0: (\d+)/129 clips scored, [\d.]+ '
                        r'(?:clips/s|s/clip), ETA \d+:\d\d:\d\d', log)
-    # 64 masks × 2 rounds; several lines, counting up
+    # 64 masks × 2 rounds and round 2's evidence clip; several lines,
+    # counting up
     assert len(lines) >= 2, log[-3000:]
     assert [int(n) for n in lines] == sorted(int(n) for n in lines)
     assert '\r' not in log  # no bar
@@ -229,7 +233,7 @@ def test_live_bar_on_a_terminal(one_video, tmp_path):
     assert proc.wait(timeout=600) == 0
     os.close(master)
     out = b''.join(chunks).decode('utf-8', 'replace')
-    bars = re.findall(r'\r\x1b\[K\[[#.]{24}\] clip0: (\d+)/128 clips '
+    bars = re.findall(r'\r\x1b\[K\[[#.]{24}\] clip0: (\d+)/129 clips '
                       r'scored', out)
     assert bars, out[-2000:]
     assert out.count('\r\x1b[K') > len(bars)  # erased at the end
