@@ -128,11 +128,11 @@ def merge_legacy_tube_options(owner: str, tubes: Optional[dict],
     if both:
         raise ValueError(f'{both} given both at the top level and in '
                          'tubes=dict(...); give them in tubes only')
+    example = ', '.join(f'{k}={v!r}' for k, v in legacy.items())
     warnings.warn(
         f'{owner}: tube options at the top level ({sorted(legacy)}) are '
-        'deprecated; pass them as tubes=dict(...) '
-        f'(e.g. tubes=dict({", ".join(f"{k}={v!r}" for k, v in legacy.items())}))',
-        DeprecationWarning, stacklevel=4)
+        f'deprecated; pass them as tubes=dict(...) (e.g. '
+        f'tubes=dict({example}))', DeprecationWarning, stacklevel=4)
     tubes.update(legacy)
     return tubes
 
