@@ -325,7 +325,11 @@ def test_approx_registered_and_validates():
     ex = EXPLAINERS.build(dict(type='AOSAApprox', anchor_stride=8))
     assert isinstance(ex, AOSAApprox)
     assert (ex.path, ex.relu, ex.fill) == ('cells', False, 'constant')
+    assert (ex.round2_path, ex.sign_check) == ('cells', 0)
+    assert AOSAApprox(path='point').round2_path == 'point'
     for bad in (dict(path='nope'), dict(score='nope'), dict(grid=1),
+                dict(round2_path='nope'), dict(sign_check=-1),
+                dict(sign_check=1.5),
                 dict(path_points=0), dict(tubes=dict(tracking='nope')),
                 dict(tubes=dict(gray=True)), dict(tubes='integer')):
         with pytest.raises(ValueError):
@@ -377,6 +381,61 @@ def test_cells_path_is_exact_where_each_voxel_adds_a_quadratic(rounds):
     scale = exact.abs().max()
     assert torch.allclose(cells, exact, atol=1e-4 * scale)
     assert not torch.allclose(point, exact, atol=1e-2 * scale)
+
+
+@pytest.mark.parametrize('rounds', [1, 2])
+def test_preset_paths_are_exact_where_each_voxel_adds_a_quadratic(rounds):
+    """The preset's paths (cells in round 1, the midpoint in round 2) and
+    its sign check keep AOSA's map where the first order along the path is
+    exact; one gradient at the clip does not."""
+    x = moving_clip() / 60
+    model = AdditiveQuadraticLogOdds(tuple(x.shape), seed=3)
+    common = dict(anchor_stride=4, box_size=8, rounds=rounds)
+    exact = AOSA(**common).explain(model, x, target=0)
+    preset = AOSAApprox(path='cells', round2_path='midpoint', sign_check=16,
+                        **common).explain(model, x, target=0)
+    mid = AOSAApprox(path='midpoint', **common).explain(model, x, target=0)
+    scale = exact.abs().max()
+    assert torch.allclose(preset, exact, atol=1e-4 * scale)
+    assert torch.allclose(mid, exact, atol=1e-4 * scale)
+
+
+def test_sign_check_turns_estimates_that_point_the_wrong_way():
+    """On a model whose drops are additive the exact drops pass the check
+    as they are; the same drops negated (a first order that points the
+    wrong way around) come back turned; the check costs two clips."""
+    x = moving_clip() / 60
+    model = AdditiveQuadraticLogOdds(tuple(x.shape), seed=3)
+    aosa = AOSA(anchor_stride=4, box_size=8, rounds=1)
+    ex = AOSAApprox(anchor_stride=4, box_size=8, sign_check=4)
+    tubes = ex.build_tubes(denormalize(model, x))
+    scorer = Scorer(model)
+    base = aosa.clean_score(scorer, x, 0)
+    drops = base - aosa.score_masks(scorer, x, tubes, 0)
+    assert drops.max() > 0 > drops.min()  # both ways: the check can tell
+    phi = ex.fill_values(x, tubes)
+    clips = []
+    orig = model.extract_feat
+    model.extract_feat = lambda inputs, **kw: (
+        clips.append(inputs.shape[0] * inputs.shape[1]) or orig(inputs, **kw))
+    kept = ex.checked_sign(scorer, x, phi, 0, tubes, drops)
+    turned = ex.checked_sign(scorer, x, phi, 0, tubes, -drops)
+    assert torch.equal(kept, drops) and torch.equal(turned, drops)
+    assert clips == [2, 2]
+
+
+def test_preset_cost_does_not_grow_with_masks():
+    """The preset's passes: the clean pass (its graph gives ∂f/∂x), two
+    checkerboard clips and two sign-check clips in round 1, one midpoint
+    clip in round 2 — whatever N."""
+    x = moving_clip(8, 32, 32) / 100
+    for stride in (16, 8, 4):  # N = 4, 16, 64
+        model = CountingConv()
+        exp = AOSAApprox(anchor_stride=stride, box_size=2 * stride,
+                         round2_path='midpoint', sign_check=16
+                         ).explain_full(model, x, 0)
+        assert exp.timings['evidence_tubes'] > 0  # round 2 ran
+        assert model.clips == 1 + 2 + 2 + 1
 
 
 def test_gradient_at_the_clip_reuses_the_clean_pass():

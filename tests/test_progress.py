@@ -130,6 +130,10 @@ class Counter:
     # round 1: the two checkerboard clips (the clean pass gives the
     # gradient at x); round 2: x with the evidence at its fill, and its two
     (dict(type='AOSAApprox', rounds=2, fill='constant'), 5),
+    # the preset: round 1's two checkerboard clips and two sign-check
+    # clips; round 2 (if round 1 found evidence): one clip, half faded
+    (dict(type='AOSAApprox', rounds=2, round2_path='midpoint',
+          sign_check=16), 'preset'),
     (dict(type='Occlusion3D', area_fraction=0.25), 'windows'),
     (dict(type='SmoothGrad', num_samples=6, batch_size=3), 6),
     (dict(type='STEP', num_iterations=3), 3),
@@ -159,6 +163,8 @@ def test_explainers_announce_what_they_score(spec, announced):
         assert rep.total == 2 * out.timings['num_masks'] + 1 == 9
     elif announced == 'windows':
         assert rep.total == out.timings['num_windows'] > 1
+    elif announced == 'preset':
+        assert rep.total == 4 + (out.timings['evidence_tubes'] > 0)
     else:
         assert rep.total == announced
     # unannounced: the clean clip (and AOSA's log-odds of it, round 2's

@@ -12,6 +12,8 @@
                                      # AOSA-approx) per model family
     python tools/benchmark.py --part bf16 [--num-videos 2]
         [--bf16-explainer aosa_approx]  # bf16 vs fp32 maps, tiny families
+    python tools/benchmark.py --part memory-format [--repeat 3]
+        # channels_last_3d against the default layout, R3D-18 size
 
 stages: AOSA at s=8 (N=196), 16x112x112 clip, on an R3D-18-sized model
 (mmaction2 ResNet3d depth 18, 64 base channels, 3x3x3 convolutions, random
@@ -28,6 +30,12 @@ over generated clips, once with 1 process and once with 2 (torchrun, gloo),
 one torch thread each: maps per minute (wall clock of the whole command,
 and steady state between the first and the last map) and the peak memory of
 the largest process (goal: 2 processes >= 1.7x the throughput of 1).
+
+memory-format: the R3D-18-sized model above, one thread: a no-grad forward
+pass of a batch of 8 clips of 3x16x112x112 and a forward+backward of 3
+clips (AOSA-approx's batch), with the 5-D weights and the input in
+torch.channels_last_3d and in the default (contiguous) layout, the two
+interleaved ``--repeat`` times; the best time of each and their ratio.
 
 families: AOSA with each config's own settings (anchor stride, box size,
 clip size) on the config's model with random weights (no checkpoint, no
@@ -416,11 +424,57 @@ def bench_bf16(args):
     return dict(part='bf16', rows=rows)
 
 
+def bench_memory_format(args):
+    """channels_last_3d against the default layout (module docstring)."""
+    import torch
+
+    from benchmark_methods import build_r3d18
+    torch.manual_seed(0)
+    model = build_r3d18().eval()
+    x = torch.randn(8, 3, 16, 112, 112)
+    layouts = dict(contiguous=torch.contiguous_format,
+                   channels_last_3d=torch.channels_last_3d)
+
+    def net(clips):  # backbone and head, the layout kept
+        return model.cls_head(model.backbone(clips))
+
+    def run(fmt):
+        for p in model.parameters():  # only 5-D tensors have this layout
+            if p.dim() == 5:
+                p.data = p.data.contiguous(memory_format=fmt)
+        xi = x.contiguous(memory_format=fmt)
+        with torch.no_grad():
+            net(xi[:1])  # warm-up
+            t0 = time.perf_counter()
+            net(xi)
+            t_fwd = time.perf_counter() - t0
+        clip = xi[:3].clone().requires_grad_(True)
+        t0 = time.perf_counter()
+        logits = net(clip)
+        torch.autograd.grad(logits[:, 0].sum(), clip)
+        return t_fwd, time.perf_counter() - t0
+
+    best = {name: [float('inf'), float('inf')] for name in layouts}
+    for _ in range(args.repeat):
+        for name, fmt in layouts.items():
+            for i, t in enumerate(run(fmt)):
+                best[name][i] = min(best[name][i], t)
+    print(f'memory format, R3D-18 size, torch threads '
+          f'{torch.get_num_threads()}, best of {args.repeat}')
+    for name, (f, fb) in best.items():
+        print(f'  {name:17s} forward x8 {f:6.2f} s   forward+backward x3 '
+              f'{fb:6.2f} s')
+    c, cl = best['contiguous'], best['channels_last_3d']
+    print(f'  channels_last_3d / contiguous: forward {cl[0] / c[0]:.2f}, '
+          f'forward+backward {cl[1] / c[1]:.2f}')
+    return dict(part='memory-format', best=best)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--part', choices=['all', 'stages', 'memory',
                                       'throughput', 'methods', 'families',
-                                      'bf16'],
+                                      'bf16', 'memory-format'],
                    default='all')
     p.add_argument('--num-videos', type=int, default=16,
                    help='clips of the throughput part')
@@ -476,6 +530,8 @@ def main():
         results.append(bench_families(args))
     if args.part == 'bf16':
         results.append(bench_bf16(args))
+    if args.part == 'memory-format':
+        results.append(bench_memory_format(args))
     if args.part == 'methods':
         import benchmark_methods
         benchmark_methods.main([a for a in rest if a != '--'])

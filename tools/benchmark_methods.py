@@ -27,7 +27,8 @@ import time
 
 import torch
 
-ALL_METHODS = ('gradcam', 'aosa_approx', 'aosa_approx_paper', 'smoothgrad',
+ALL_METHODS = ('gradcam', 'aosa_approx', 'aosa_approx_cells',
+               'aosa_approx_paper', 'smoothgrad',
                'step', 'occlusion3d', 'aosa', 'rollout')
 
 
@@ -112,6 +113,16 @@ def moving_clip(T, H, W, seed=0):
     return (x - mean) / std
 
 
+def preset(name, **overrides):
+    """The explainer preset ``name`` with ``overrides``."""
+    from mmengine.config import Config
+
+    from mmaction_aosa.registry import build_explainer
+    from mmaction_aosa.runs import resolve_explainer
+    return build_explainer(dict(resolve_explainer(name, Config()),
+                                **overrides))
+
+
 def make_explainers(args):
     from mmaction_aosa.explainers import (AOSA, STEP, AOSAApprox,
                                           AttentionRollout, GradCAM,
@@ -120,12 +131,16 @@ def make_explainers(args):
     amp = 'bf16' if args.amp == 'bf16' else False
     return dict(
         gradcam=lambda: GradCAM(amp=amp),
-        aosa_approx=lambda: AOSAApprox(anchor_stride=s, box_size=2 * s,
-                                       amp=amp),
-        # the paper's one-gradient form (preset aosa_approx_paper)
-        aosa_approx_paper=lambda: AOSAApprox(
-            anchor_stride=s, box_size=2 * s, path='point',
-            fill='conditional', relu=True, amp=amp),
+        # the presets as --explainer NAME gives them, on this clip's tubes
+        aosa_approx=lambda: preset('aosa_approx', anchor_stride=s,
+                                   box_size=2 * s, amp=amp),
+        # the default before 2026-12-07: round 2 on the checkerboard too,
+        # no sign check (three forward+backward clips per round)
+        aosa_approx_cells=lambda: AOSAApprox(
+            anchor_stride=s, box_size=2 * s, path='cells', amp=amp),
+        # the paper's one-gradient form
+        aosa_approx_paper=lambda: preset('aosa_approx_paper', anchor_stride=s,
+                                         box_size=2 * s, amp=amp),
         smoothgrad=lambda: SmoothGrad(
             num_samples=args.smoothgrad_samples, batch_size=4),
         step=lambda: STEP(num_iterations=args.step_iterations),

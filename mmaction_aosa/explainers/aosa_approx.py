@@ -33,6 +33,22 @@ is read (docs/methods.md, "AOSA-approx"):
   left end fixed (nodes 0 and 2/3, weights 1/4 and 3/4) then gives
   Ĵ = ¼ ∂f/∂z + ¾ ∂f/∂z^(colour of v).
 
+* ``'midpoint'``: Ĵ = ∂f/∂z at z + ½(φ − z), the whole clip half faded:
+  the one-point midpoint rule of the straight path, exact where each
+  voxel's effect is quadratic along it: the cheapest path that still sees
+  saturation. f(z) is not needed for S_m; round 1 takes it from the clean
+  pass, round 2 takes f at the path point in its place, since every map
+  form but ``'eq2'`` uses only f(z) − f̂_m = S_m (``'eq2'`` pays a forward
+  pass of z).
+
+``round2_path`` lets round 2 take another path than round 1 (by default the
+same). ``sign_check=K`` spends two forward passes on a check of round 1:
+the clip with the union of the K masks estimated to lower f the most at
+its fill, and the clip with the union of the K estimated to lower it the
+least (or to raise it). Where the second lowers f more than the first, the
+first-order estimates point the wrong way around (a saturated model can
+give a gradient that does), and round 1 takes −S_m.
+
 Sign. S_m ≥ 0 is the estimated *decrease* of f when m is occluded. With
 ``relu=True`` c_v = ReLU(−Ĵ_v(φ_v − z_v)) per element (the paper's ReLU,
 with the sign that keeps decreases; its Eq. 8 writes the opposite sign):
@@ -42,17 +58,21 @@ the elements of z (channels included); channels are summed after the ReLU.
 
 Cost: the gradient at x reuses the graph of the clean forward pass that
 :meth:`~.base.BaseExplainer.explain_full` makes (one backward pass); each
-further point is one forward+backward, batched. c_v is computed once per
+further point is one forward+backward, batched. The preset
+``aosa_approx``: round 1 one backward (the clean pass's) and two
+forward+backward clips, the sign check two forward passes, round 2 one
+forward+backward ('midpoint'). c_v is computed once per
 round and S_m read for every mask from a summed-area table by
 inclusion–exclusion (:func:`~mmaction_aosa.tubes.maps.union_box_sums`), for
 K+1 > 6 members from dense masks rendered batch-wise.
 """
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 import torch
 
 from .. import progress
 from ..registry import EXPLAINERS
+from ..scoring import score_of
 from ..tubes.maps import dense_mask_sums, union_box_sums, use_box_algebra
 from ..tubes.masks import Tubes
 from .base import check_choice, check_positive_int
@@ -63,7 +83,7 @@ from .tube_explainer import TubeExplainer
 __all__ = ['AOSAApprox', 'PATHS', 'checkerboard']
 
 #: Where the mean gradient of each voxel is read (module docstring).
-PATHS = ('point', 'straight', 'cells')
+PATHS = ('point', 'straight', 'cells', 'midpoint')
 #: 'cells': two-point Gauss–Radau rule on [0, 1] with the left end fixed.
 CELL_ALPHA, CELL_WEIGHT = 2.0 / 3.0, 0.75
 
@@ -87,9 +107,10 @@ class AOSAApprox(TubeExplainer):
     model whose f is linear in x gets AOSA's map exactly, whatever the path.
 
     Args:
-        path (str): ``'cells'`` (default), ``'straight'`` or ``'point'``
-            (the paper's one gradient): where the mean gradient is read,
-            module docstring.
+        path (str): ``'cells'`` (default), ``'straight'``, ``'midpoint'``
+            or ``'point'`` (the paper's one gradient): where the mean
+            gradient is read, module docstring.
+        round2_path (str, optional): Round 2's path; default ``path``.
         path_points (int): ``'straight'``: points on the path, the clip
             itself included (forward+backward passes per round).
         grid (int): ``'cells'``: cells per side of the checkerboard.
@@ -97,6 +118,9 @@ class AOSAApprox(TubeExplainer):
             ``'conditional'`` (μ, the mean of the surrounding patches, the
             expectation of AOSA's conditional sampling).
         relu (bool): Keep only elementwise decreases (the paper's ReLU).
+        sign_check (int): K > 0: check round 1's estimates against two
+            forward passes, the K masks estimated highest and the K lowest
+            each occluded together (module docstring); 0: no check.
         score (str, optional): What f is, differentiated and estimated:
             ``'prob'``, ``'logit'`` or ``'log_odds'``; default the units of
             ``drop``.
@@ -110,9 +134,14 @@ class AOSAApprox(TubeExplainer):
 
     def __init__(self, path: str = 'cells', path_points: int = 3,
                  grid: int = 4, fill: str = 'constant', relu: bool = False,
-                 score=None, batch_size: int = 32, **kwargs):
+                 score=None, batch_size: int = 32,
+                 round2_path: Optional[str] = None, sign_check: int = 0,
+                 **kwargs):
         super().__init__(fill=fill, batch_size=batch_size, **kwargs)
         self.path = check_choice('path', path, PATHS)
+        self.round2_path = check_choice('round2_path', round2_path or path,
+                                        PATHS)
+        self.sign_check = check_positive_int('sign_check', sign_check, 0)
         self.path_points = check_positive_int('path_points', path_points)
         self.grid = check_positive_int('grid', grid, 2)
         self.relu = bool(relu)
@@ -125,13 +154,17 @@ class AOSAApprox(TubeExplainer):
             return conditional_mean(x, box_size_of(tubes.boxes), MARGIN)
         return torch.full_like(x, self.fill_value)
 
-    def path_clips(self, z: torch.Tensor,
-                   phi: torch.Tensor) -> Tuple[List[torch.Tensor], list]:
+    def path_clips(self, z: torch.Tensor, phi: torch.Tensor,
+                   path: Optional[str] = None
+                   ) -> Tuple[List[torch.Tensor], list]:
         """The points after z itself, and each one's weight (a number or a
         T×H×W-broadcastable map); z's own weight is 1 − their sum."""
-        if self.path == 'point':
+        path = path or self.path
+        if path == 'point':
             return [], []
-        if self.path == 'straight':
+        if path == 'midpoint':
+            return [z + 0.5 * (phi - z)], [1.0]
+        if path == 'straight':
             k = self.path_points
             return ([z + (j / k) * (phi - z) for j in range(1, k)],
                     [1.0 / k] * (k - 1))
@@ -144,10 +177,31 @@ class AOSAApprox(TubeExplainer):
         return clips, weights
 
     def mean_gradient(self, scorer, z: torch.Tensor, phi: torch.Tensor,
-                      target: int) -> Tuple[float, torch.Tensor]:
-        """f(z) and Ĵ, the weighted mean gradient (C×T×H×W)."""
-        clips, weights = self.path_clips(z, phi)
+                      target: int, path: Optional[str] = None
+                      ) -> Tuple[float, torch.Tensor]:
+        """f(z) and Ĵ, the weighted mean gradient (C×T×H×W), on ``path``
+        (default :attr:`path`)."""
+        path = path or self.path
+        clips, weights = self.path_clips(z, phi, path)
         clean = scorer.clean is not None and scorer.clean.clip is z
+        if path == 'midpoint':  # z's weight is 0: f(z) without a gradient
+            progress.expect(1)
+            f_mid, g = input_gradient(scorer, clips[0][None], target,
+                                      self.score)
+            if clean:
+                f0 = float(score_of(scorer.clean.logits.detach(), target,
+                                    self.score)[0])
+            elif self.map_form != 'eq2':
+                # the map step takes only f(z) − f̂_m = S_m: f(z) is an
+                # offset it never sees, and f at the path point stands in
+                # for it (no forward pass of z)
+                f0 = float(f_mid[0])
+            else:
+                progress.expect(1)
+                with torch.no_grad():
+                    f0 = float(score_of(scorer.logits(z[None]), target,
+                                        self.score)[0])
+            return f0, g[0]
         if clean:  # ∂f/∂x from the clean pass's graph: a backward only
             f0, g0 = clean_gradient(scorer, z, target, self.score)
             f0, g0 = float(f0[0]), g0[0]
@@ -188,6 +242,29 @@ class AOSAApprox(TubeExplainer):
         # round 2: the evidence at its fill (its own voxels then add
         # nothing: there z already equals φ)
         z = x if region is None else torch.where(region[None], phi, x)
-        base, grad = self.mean_gradient(scorer, z, phi, target)
+        path = self.path if region is None else self.round2_path
+        base, grad = self.mean_gradient(scorer, z, phi, target, path)
         drops = self.mask_sums(self.contributions(grad, z, phi), tubes)
+        if region is None and self.sign_check:
+            drops = self.checked_sign(scorer, x, phi, target, tubes, drops)
         return base, base - drops
+
+    def checked_sign(self, scorer, x: torch.Tensor, phi: torch.Tensor,
+                     target: int, tubes: Tubes,
+                     drops: torch.Tensor) -> torch.Tensor:
+        """S_m, or −S_m where the K masks estimated to lower f the least
+        lower it more, occluded together, than the K estimated to lower
+        it the most (two forward passes; module docstring)."""
+        k = min(self.sign_check, tubes.num_masks // 2)
+        if k == 0:
+            return drops
+        order = torch.argsort(drops, descending=True, stable=True)
+        occ = torch.stack([
+            tubes.render(order[:k].to(tubes.boxes.device)).any(0),
+            tubes.render(order[-k:].to(tubes.boxes.device)).any(0)])
+        clips = torch.where(occ[:, None], phi[None], x[None])
+        progress.expect(2)
+        with torch.no_grad():
+            f_top, f_bottom = score_of(scorer.logits(clips), target,
+                                       self.score).double().tolist()
+        return -drops if f_bottom < f_top else drops
