@@ -250,7 +250,10 @@ def approx_figures(model, x, exp, num_masks, rounds):
     keep = ('anchor_stride', 'box_size', 'num_cooccurring', 'tubes',
             'map_form', 'drop', 'ridge', 'rounds', 'evidence_fraction',
             'fill_value')
-    approx = AOSAApprox(**{k: v for k, v in exp.items() if k in keep})
+    from benchmark_methods import preset
+    approx = preset('aosa_approx',
+                    **{k: v for k, v in exp.items() if k in keep})
+    assert isinstance(approx, AOSAApprox)
     t0 = time.perf_counter()
     res = approx.explain_full(model, x)
     t_approx = time.perf_counter() - t0

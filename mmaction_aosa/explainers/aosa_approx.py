@@ -188,9 +188,10 @@ class AOSAApprox(TubeExplainer):
             progress.expect(1)
             f_mid, g = input_gradient(scorer, clips[0][None], target,
                                       self.score)
-            if clean:
-                f0 = float(score_of(scorer.clean.logits.detach(), target,
-                                    self.score)[0])
+            if clean:  # its graph is not needed: free it
+                logits = scorer.clean.logits.detach()
+                scorer.clean = scorer.clean._replace(leaf=None, logits=logits)
+                f0 = float(score_of(logits, target, self.score)[0])
             elif self.map_form != 'eq2':
                 # the map step takes only f(z) − f̂_m = S_m: f(z) is an
                 # offset it never sees, and f at the path point stands in
