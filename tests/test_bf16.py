@@ -58,7 +58,7 @@ def test_forced_bf16_runs_the_model_in_bf16():
 
 
 @pytest.mark.parametrize('make', [
-    lambda **kw: AOSAApprox(**kw),
+    lambda **kw: AOSAApprox(round2_path='midpoint', **kw),  # the preset
     lambda **kw: AOSA(anchor_stride=28, box_size=56, rounds=1, **kw),
 ], ids=['aosa_approx', 'aosa_16_masks'])
 def test_bf16_maps_keep_the_fp32_ranking(make):
