@@ -383,14 +383,18 @@ def test_cells_path_is_exact_where_each_voxel_adds_a_quadratic(rounds):
     assert not torch.allclose(point, exact, atol=1e-2 * scale)
 
 
+@pytest.mark.parametrize('map_form', ['tube_lsq', 'eq2'])
 @pytest.mark.parametrize('rounds', [1, 2])
-def test_preset_paths_are_exact_where_each_voxel_adds_a_quadratic(rounds):
+def test_preset_paths_are_exact_where_each_voxel_adds_a_quadratic(
+        rounds, map_form):
     """The preset's paths (cells in round 1, the midpoint in round 2) and
-    its sign check keep AOSA's map where the first order along the path is
-    exact; one gradient at the clip does not."""
+    the sign check keep AOSA's map where the first order along the path is
+    exact. 'eq2' takes f of round 2's clip itself, not only differences:
+    the midpoint path then pays a forward pass of it."""
     x = moving_clip() / 60
     model = AdditiveQuadraticLogOdds(tuple(x.shape), seed=3)
-    common = dict(anchor_stride=4, box_size=8, rounds=rounds)
+    common = dict(anchor_stride=4, box_size=8, rounds=rounds,
+                  map_form=map_form)
     exact = AOSA(**common).explain(model, x, target=0)
     preset = AOSAApprox(path='cells', round2_path='midpoint', sign_check=16,
                         **common).explain(model, x, target=0)

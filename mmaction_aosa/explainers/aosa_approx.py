@@ -188,21 +188,17 @@ class AOSAApprox(TubeExplainer):
             progress.expect(1)
             f_mid, g = input_gradient(scorer, clips[0][None], target,
                                       self.score)
-            if clean:  # its graph is not needed: free it
-                logits = scorer.clean.logits.detach()
-                scorer.clean = scorer.clean._replace(leaf=None, logits=logits)
-                f0 = float(score_of(logits, target, self.score)[0])
+            if clean:  # the clean pass's graph is not needed: free it
+                scorer.clean = scorer.clean._replace(
+                    leaf=None, logits=scorer.clean.logits.detach())
             elif self.map_form != 'eq2':
                 # the map step takes only f(z) − f̂_m = S_m: f(z) is an
                 # offset it never sees, and f at the path point stands in
                 # for it (no forward pass of z)
-                f0 = float(f_mid[0])
+                return float(f_mid[0]), g[0]
             else:
                 progress.expect(1)
-                with torch.no_grad():
-                    f0 = float(score_of(scorer.logits(z[None]), target,
-                                        self.score)[0])
-            return f0, g[0]
+            return self.clean_score(scorer, z, target, self.score), g[0]
         if clean:  # ∂f/∂x from the clean pass's graph: a backward only
             f0, g0 = clean_gradient(scorer, z, target, self.score)
             f0, g0 = float(f0[0]), g0[0]

@@ -294,16 +294,17 @@ class TubeExplainer(BaseExplainer):
         """
         raise NotImplementedError
 
-    def clean_score(self, scorer: Scorer, x: torch.Tensor,
-                    target: int) -> float:
-        """f(x) in ``drop`` units, from the clean pass when there is one."""
+    def clean_score(self, scorer: Scorer, x: torch.Tensor, target: int,
+                    kind: Optional[str] = None) -> float:
+        """f(x) in ``kind`` units (default ``drop``), from the clean pass
+        when there is one, else from a forward pass."""
         clean = scorer.clean
         if clean is not None and clean.clip is x:
             logits = clean.logits.detach()
         else:
             with torch.no_grad():
                 logits = scorer.logits(x[None])
-        return float(score_of(logits, target, self.drop)[0])
+        return float(score_of(logits, target, kind or self.drop)[0])
 
     # -- map ----------------------------------------------------------------
     def make_map(self, tubes: Tubes, scores: torch.Tensor,
