@@ -387,9 +387,9 @@ def test_cells_path_is_exact_where_each_voxel_adds_a_quadratic(rounds):
 @pytest.mark.parametrize('rounds', [1, 2])
 def test_preset_paths_are_exact_where_each_voxel_adds_a_quadratic(
         rounds, map_form):
-    """The preset's paths (cells in round 1, the midpoint in round 2) and
-    the sign check keep AOSA's map where the first order along the path is
-    exact. 'eq2' takes f of round 2's clip itself, not only differences:
+    """The preset's paths (cells in round 1, the midpoint in round 2), with
+    the sign check on, keep AOSA's map where the first order along the
+    path is exact. 'eq2' takes f of round 2's clip itself, not only differences:
     the midpoint path then pays a forward pass of it."""
     x = moving_clip() / 60
     model = AdditiveQuadraticLogOdds(tuple(x.shape), seed=3)
@@ -428,18 +428,19 @@ def test_sign_check_turns_estimates_that_point_the_wrong_way():
     assert clips == [2, 2]
 
 
-def test_preset_cost_does_not_grow_with_masks():
-    """The preset's passes: the clean pass (its graph gives ∂f/∂x), two
-    checkerboard clips and two sign-check clips in round 1, one midpoint
-    clip in round 2 — whatever N."""
+@pytest.mark.parametrize('sign_check', [0, 16])
+def test_preset_cost_does_not_grow_with_masks(sign_check):
+    """The preset's passes: the clean pass (its graph gives ∂f/∂x) and two
+    checkerboard clips in round 1 (and the sign check's two clips), one
+    midpoint clip in round 2 — whatever N."""
     x = moving_clip(8, 32, 32) / 100
     for stride in (16, 8, 4):  # N = 4, 16, 64
         model = CountingConv()
         exp = AOSAApprox(anchor_stride=stride, box_size=2 * stride,
-                         round2_path='midpoint', sign_check=16
+                         round2_path='midpoint', sign_check=sign_check
                          ).explain_full(model, x, 0)
         assert exp.timings['evidence_tubes'] > 0  # round 2 ran
-        assert model.clips == 1 + 2 + 2 + 1
+        assert model.clips == 1 + 2 + 2 * bool(sign_check) + 1
 
 
 def test_gradient_at_the_clip_reuses_the_clean_pass():

@@ -130,8 +130,9 @@ class Counter:
     # round 1: the two checkerboard clips (the clean pass gives the
     # gradient at x); round 2: x with the evidence at its fill, and its two
     (dict(type='AOSAApprox', rounds=2, fill='constant'), 5),
-    # the preset: round 1's two checkerboard clips and two sign-check
-    # clips; round 2 (if round 1 found evidence): one clip, half faded
+    # the preset: round 1's two checkerboard clips (and the sign check's
+    # two); round 2 (if round 1 found evidence): one clip, half faded
+    (dict(type='AOSAApprox', rounds=2, round2_path='midpoint'), 'preset'),
     (dict(type='AOSAApprox', rounds=2, round2_path='midpoint',
           sign_check=16), 'preset'),
     (dict(type='Occlusion3D', area_fraction=0.25), 'windows'),
@@ -164,7 +165,8 @@ def test_explainers_announce_what_they_score(spec, announced):
     elif announced == 'windows':
         assert rep.total == out.timings['num_windows'] > 1
     elif announced == 'preset':
-        assert rep.total == 4 + (out.timings['evidence_tubes'] > 0)
+        assert rep.total == (2 + 2 * bool(spec.get('sign_check')) +
+                             (out.timings['evidence_tubes'] > 0))
     else:
         assert rep.total == announced
     # unannounced: the clean clip (and AOSA's log-odds of it, round 2's
