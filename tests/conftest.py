@@ -105,6 +105,15 @@ def red_detector():
     return RedDetector()
 
 
+def preset(name):
+    """The explainer config of the preset ``name`` (as ``--explainer NAME``
+    resolves it: configs/_base_/explainers/NAME.py)."""
+    from mmengine.config import Config
+
+    from mmaction_aosa.runs import resolve_explainer
+    return dict(resolve_explainer(name, Config()))
+
+
 def shared_data(*parts):
     path = osp.join(SHARED_DATA, *parts)
     if not osp.exists(path):

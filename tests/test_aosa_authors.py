@@ -5,22 +5,14 @@ docs/methods.md ("The authors' implementation"), with loops over points and
 frames and dense masks, as slow and plain as possible. The vectorised
 explainer must give the same map to 1e-6.
 """
-import os.path as osp
-
 import cv2
 import numpy as np
 import pytest
 import torch
-from conftest import REPO, RedDetector, moving_square_clip, normalise
+from conftest import RedDetector, moving_square_clip, normalise, preset
 
 from mmaction_aosa import EXPLAINERS
 from mmaction_aosa.scoring import Scorer
-
-
-def preset(name):
-    from mmengine.config import Config
-    path = osp.join(REPO, 'configs', '_base_', 'explainers', f'{name}.py')
-    return Config.fromfile(path).explainer.to_dict()
 
 
 class SmallConv(torch.nn.Module):

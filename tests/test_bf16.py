@@ -5,12 +5,13 @@ import warnings
 
 import pytest
 import torch
-from conftest import REPO
+from conftest import REPO, preset
 
 import mmaction_aosa  # noqa: F401  registers everything
 from mmaction_aosa import scoring
 from mmaction_aosa.evaluation import spearman
-from mmaction_aosa.explainers import AOSA, AOSAApprox
+from mmaction_aosa import EXPLAINERS
+from mmaction_aosa.explainers import AOSA
 from mmaction_aosa.scoring import Scorer, autocast_dtype, check_amp
 
 
@@ -58,7 +59,7 @@ def test_forced_bf16_runs_the_model_in_bf16():
 
 
 @pytest.mark.parametrize('make', [
-    lambda **kw: AOSAApprox(round2_path='midpoint', **kw),  # the preset
+    lambda **kw: EXPLAINERS.build(dict(preset('aosa_approx'), **kw)),
     lambda **kw: AOSA(anchor_stride=28, box_size=56, rounds=1, **kw),
 ], ids=['aosa_approx', 'aosa_16_masks'])
 def test_bf16_maps_keep_the_fp32_ranking(make):

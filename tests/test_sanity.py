@@ -4,7 +4,7 @@ import os.path as osp
 import numpy as np
 import pytest
 import torch
-from conftest import REPO, build_model, moving_square_clip
+from conftest import REPO, build_model, moving_square_clip, preset
 
 from mmaction_aosa.evaluation import (cascade_randomization, model_stages,
                                       plot_cascade, randomize_, spearman)
@@ -109,12 +109,6 @@ def _tiny_trained_r3d():
     return model
 
 
-def _preset(name):
-    from mmengine.config import Config
-    return Config.fromfile(osp.join(REPO, 'configs', '_base_', 'explainers',
-                                    f'{name}.py')).explainer.to_dict()
-
-
 def test_aosa_approx_explains_the_model_not_the_clip():
     """Cascading randomisation of the trained tiny R3D on generated clips
     (a red square whose axis of motion is the class, and distractors).
@@ -137,7 +131,7 @@ def test_aosa_approx_explains_the_model_not_the_clip():
              for f in frames]
     rho = {}
     for name in ('aosa_approx', 'aosa_approx_paper'):
-        explainer = EXPLAINERS.build(_preset(name))
+        explainer = EXPLAINERS.build(preset(name))
         rows = [cascade_randomization(explainer, model, c) for c in clips]
         stages = [r['stage'] for r in rows[0]]
         assert stages[:2] == ['original', 'head'] and stages[-1] == 'conv1'
