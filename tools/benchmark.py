@@ -8,7 +8,8 @@
                                           # (tools/benchmark_methods.py)
     python tools/benchmark.py --part families [--families tiny|full|all]
         [--batch-sizes 1,8,32] [--strides 8,16] [--approx]
-        [--configs NAME,...]         # time and memory of AOSA (and
+        [--configs NAME,...] [--threads 2] [--amp fp32|bf16]
+                                     # time and memory of AOSA (and
                                      # AOSA-approx) per model family
     python tools/benchmark.py --part bf16 [--num-videos 2]
         [--bf16-explainer aosa_approx]  # bf16 vs fp32 maps, tiny families
@@ -49,7 +50,9 @@ config, one bare forward pass, one forward+backward and an AOSA-approx map
 (``aosa_approx`` on the config's tubes) and prints AOSA's time over its
 bare forward passes; ``--configs a,b`` picks configs by name (e.g.
 ``--configs aosa_slowfast_k400,aosa_timesformer_k400 --families full
---batch-sizes 1 --approx``). ``--strides`` repeats the first batch size with other anchor strides
+--batch-sizes 1 --approx``); ``--amp bf16`` scores everything under
+bf16 autocast and adds the Spearman of the bf16 AOSA-approx map with the
+float32 one. ``--strides`` repeats the first batch size with other anchor strides
 (box 2s), to show that time follows N and memory does not.
 """
 import argparse
@@ -228,48 +231,73 @@ FULL_FAMILIES = ('aosa_r3d_ucf101', 'aosa_r2plus1d_ucf101',
                  'aosa_slowfast_k400', 'aosa_timesformer_k400')
 
 
-def approx_figures(model, x, exp, num_masks, rounds):
+def approx_figures(model, x, exp, num_masks, rounds, amp=False):
     """Seconds of one bare forward pass, one forward+backward and one
     AOSA-approx map (the ``aosa_approx`` preset on the config's tube
-    settings) for the clip x, each after a warm-up forward."""
+    settings) for the clip x. The forward and the forward+backward are
+    each the faster of two runs after a warm-up run of their own (the
+    first backward pass of a process also sets up its buffers: timed
+    cold it took 8.6 s against 5.8 s warm on the full-size TimeSformer).
+    With ``amp='bf16'`` all three run under bf16 autocast, and the
+    Spearman of the bf16 map with a float32 map of the same clip (made
+    after the timed ones, not timed) comes with them."""
     import torch
 
     from mmaction_aosa.explainers.aosa_approx import AOSAApprox
     from mmaction_aosa.scoring import Scorer
-    scorer = Scorer(model)
-    with torch.no_grad():
-        scorer.logits(x[None])  # warm-up
-        t0 = time.perf_counter()
-        scorer.logits(x[None])
-        t_fwd = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    clip = x[None].clone().requires_grad_(True)
-    logits = scorer.logits(clip)
-    torch.autograd.grad(logits[0, 0], clip)
-    t_fb = time.perf_counter() - t0
+    scorer = Scorer(model, amp=amp)
+
+    def forward():
+        with torch.no_grad():
+            scorer.logits(x[None])
+
+    def forward_backward():
+        clip = x[None].clone().requires_grad_(True)
+        logits = scorer.logits(clip)
+        torch.autograd.grad(logits[0, 0], clip)
+
+    def best_of_two(fn):
+        fn()  # warm-up
+        times = []
+        for _ in range(2):
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+        return min(times)
+
+    t_fwd = best_of_two(forward)
+    t_fb = best_of_two(forward_backward)
     keep = ('anchor_stride', 'box_size', 'num_cooccurring', 'tubes',
             'map_form', 'drop', 'ridge', 'rounds', 'evidence_fraction',
             'fill_value')
     from benchmark_methods import preset
-    approx = preset('aosa_approx',
-                    **{k: v for k, v in exp.items() if k in keep})
+    kw = {k: v for k, v in exp.items() if k in keep}
+    approx = preset('aosa_approx', amp=amp, **kw)
     assert isinstance(approx, AOSAApprox)
     t0 = time.perf_counter()
     res = approx.explain_full(model, x)
     t_approx = time.perf_counter() - t0
+    extra = {}
+    if amp:
+        from mmaction_aosa.evaluation import spearman
+        ref = preset('aosa_approx', **kw).explain_full(model, x)
+        extra['approx_spearman_fp32'] = spearman(
+            ref.saliency.numpy(), res.saliency.numpy())
     return dict(forward_s=t_fwd, forward_backward_s=t_fb,
                 approx_s=t_approx, approx_over_fb=t_approx / t_fb,
-                approx_num_masks=int(res.timings['num_masks']))
+                approx_num_masks=int(res.timings['num_masks']), **extra)
 
 
-def family_child(config, batch_size, stride, full_batches, approx=False):
+def family_child(config, batch_size, stride, full_batches, approx=False,
+                 amp=False):
     """One (config, batch size, stride) in this fresh process; prints JSON.
 
     The full-size rows extrapolate AOSA from ``full_batches`` timed batches
     to all of its rounds (N masks, and with ``rounds=2`` the evidence and
     the N masks again); with ``approx``, also the figures of
     :func:`approx_figures` and AOSA's time over its ``rounds·N + rounds − 1``
-    bare forward passes of one clip.
+    bare forward passes of one clip. ``amp``: AOSA (its masks scored
+    under bf16 autocast) and the approx figures in bf16.
     """
     import math
 
@@ -298,7 +326,7 @@ def family_child(config, batch_size, stride, full_batches, approx=False):
     frames = synthetic_frames(T, H, W)
     x = (torch.from_numpy(frames).permute(3, 0, 1, 2) - pre.mean.view(
         -1, 1, 1, 1)) / pre.std.view(-1, 1, 1, 1)
-    aosa = AOSA(**exp)
+    aosa = AOSA(**exp, amp=amp)
     base = _rss_kb('VmRSS')
     t0 = time.perf_counter()
     if full_batches == 0:  # the whole map
@@ -308,7 +336,7 @@ def family_child(config, batch_size, stride, full_batches, approx=False):
     else:
         tubes = aosa.build_tubes(frames)
         t_tubes = time.perf_counter() - t0
-        scorer = Scorer(model)
+        scorer = Scorer(model, amp=amp)
         stamps = []
         with torch.no_grad():
             for i, (idx, occ) in enumerate(tubes.batches(batch_size)):
@@ -326,12 +354,12 @@ def family_child(config, batch_size, stride, full_batches, approx=False):
             math.ceil(n / batch_size) + 1) * per_batch
     extra = {}
     if approx:
-        extra = approx_figures(model, x, exp, n, rounds)
+        extra = approx_figures(model, x, exp, n, rounds, amp)
         extra['aosa_over_bare_forwards'] = (
             seconds / (extra['forward_s'] * (rounds * n + rounds - 1)))
     peak = _rss_kb('VmHWM')
     print(json.dumps(dict(
-        rounds=rounds, **extra,
+        rounds=rounds, amp=amp or 'fp32', **extra,
         config=config, clip=f'{T}x{H}x{W}', batch_size=batch_size,
         anchor_stride=exp['anchor_stride'], box_size=exp['box_size'],
         num_masks=int(n), seconds_per_map=seconds,
@@ -351,8 +379,8 @@ def bench_families(args):
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads),
                MKL_NUM_THREADS=str(args.threads))
     rows = []
-    print(f'AOSA per family: {args.threads} torch thread(s), random weights; '
-          'peak = resident memory above the process after building the '
+    print(f'AOSA per family: {args.threads} torch thread(s), {args.amp}, '
+          'random weights; peak = resident memory above the process after building the '
           'model')
     jobs = [(c, b, 0) for c in names for b in sizes] + [
         (c, sizes[0], s) for c in names for s in strides]
@@ -362,7 +390,8 @@ def bench_families(args):
             [sys.executable, __file__, '--family-child', config,
              '--batch-size', str(batch), '--stride', str(stride),
              '--full-batches', str(full)] +
-            (['--approx'] if args.approx else []),
+            (['--approx'] if args.approx else []) +
+            (['--amp', args.amp] if args.amp != 'fp32' else []),
             capture_output=True, text=True, env=env)
         if out.returncode != 0:
             print(f'  {config} batch {batch}: FAILED '
@@ -381,7 +410,10 @@ def bench_families(args):
                   f'AOSA-approx {r["approx_s"]:.1f} s/map = '
                   f'{r["approx_over_fb"]:.2f}x forward+backward; AOSA = '
                   f'{r["aosa_over_bare_forwards"]:.2f}x its bare forward '
-                  'passes', flush=True)
+                  'passes' + (f'; Spearman of the bf16 AOSA-approx map with '
+                              f'the fp32 one {r["approx_spearman_fp32"]:.3f}'
+                              if 'approx_spearman_fp32' in r else ''),
+                  flush=True)
     return dict(part='families', rows=rows)
 
 
@@ -500,6 +532,9 @@ def main():
     p.add_argument('--approx', action='store_true',
                    help='families part: also time one bare forward, one '
                    'forward+backward and an AOSA-approx map per config')
+    p.add_argument('--amp', choices=['fp32', 'bf16'], default='fp32',
+                   help='families part: score in float32 or under bf16 '
+                   'autocast (native on CPUs with AVX512-BF16 or AMX)')
     p.add_argument('--configs', default='',
                    help='families part: these configs (comma-separated '
                    'names under configs/) instead of --families')
@@ -520,7 +555,8 @@ def main():
         return
     if args.family_child:
         family_child(args.family_child, args.batch_size, args.stride,
-                     args.full_batches, args.approx)
+                     args.full_batches, args.approx,
+                     'bf16' if args.amp == 'bf16' else False)
         return
     results = []
     if args.part in ('all', 'stages'):
