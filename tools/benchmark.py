@@ -237,10 +237,12 @@ def approx_figures(model, x, exp, num_masks, rounds, amp=False):
     settings) for the clip x. The forward and the forward+backward are
     each the faster of two runs after a warm-up run of their own (the
     first backward pass of a process also sets up its buffers: timed
-    cold it took 8.6 s against 5.8 s warm on the full-size TimeSformer).
+    cold it took 8.6 s against 5.8 s warm on the full-size TimeSformer,
+    two threads).
     With ``amp='bf16'`` all three run under bf16 autocast, and the
     Spearman of the bf16 map with a float32 map of the same clip (made
-    after the timed ones, not timed) comes with them."""
+    after the timed ones, not timed) comes with them; ``peak_kb`` is the
+    process's peak resident memory before that float32 map."""
     import torch
 
     from mmaction_aosa.explainers.aosa_approx import AOSAApprox
@@ -277,7 +279,7 @@ def approx_figures(model, x, exp, num_masks, rounds, amp=False):
     t0 = time.perf_counter()
     res = approx.explain_full(model, x)
     t_approx = time.perf_counter() - t0
-    extra = {}
+    extra = dict(peak_kb=_rss_kb('VmHWM'))
     if amp:
         from mmaction_aosa.evaluation import spearman
         ref = preset('aosa_approx', **kw).explain_full(model, x)
@@ -357,7 +359,7 @@ def family_child(config, batch_size, stride, full_batches, approx=False,
         extra = approx_figures(model, x, exp, n, rounds, amp)
         extra['aosa_over_bare_forwards'] = (
             seconds / (extra['forward_s'] * (rounds * n + rounds - 1)))
-    peak = _rss_kb('VmHWM')
+    peak = extra.pop('peak_kb', None) or _rss_kb('VmHWM')
     print(json.dumps(dict(
         rounds=rounds, amp=amp or 'fp32', **extra,
         config=config, clip=f'{T}x{H}x{W}', batch_size=batch_size,
