@@ -287,7 +287,10 @@ def approx_figures(model, x, exp, num_masks, rounds, amp=False):
             ref.saliency.numpy(), res.saliency.numpy())
     return dict(forward_s=t_fwd, forward_backward_s=t_fb,
                 approx_s=t_approx, approx_over_fb=t_approx / t_fb,
-                approx_num_masks=int(res.timings['num_masks']), **extra)
+                approx_num_masks=int(res.timings['num_masks']),
+                approx_parts={k: res.timings[k] for k in
+                              ('forward', 'flow', 'tubes', 'scoring', 'map')
+                              if k in res.timings}, **extra)
 
 
 def family_child(config, batch_size, stride, full_batches, approx=False,
@@ -416,6 +419,10 @@ def bench_families(args):
                               f'the fp32 one {r["approx_spearman_fp32"]:.3f}'
                               if 'approx_spearman_fp32' in r else ''),
                   flush=True)
+            print('    AOSA-approx parts: ' + ', '.join(
+                f'{k} {v:.2f} s' for k, v in r['approx_parts'].items()) +
+                ' (scoring: the backward of the clean pass and the '
+                'forward+backward clips of both rounds)', flush=True)
     return dict(part='families', rows=rows)
 
 
