@@ -8,9 +8,8 @@ import torch
 from conftest import REPO, preset
 
 import mmaction_aosa  # noqa: F401  registers everything
-from mmaction_aosa import scoring
+from mmaction_aosa import EXPLAINERS, scoring
 from mmaction_aosa.evaluation import spearman
-from mmaction_aosa import EXPLAINERS
 from mmaction_aosa.explainers import AOSA
 from mmaction_aosa.scoring import Scorer, autocast_dtype, check_amp
 

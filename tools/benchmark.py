@@ -52,8 +52,8 @@ bare forward passes; ``--configs a,b`` picks configs by name (e.g.
 ``--configs aosa_slowfast_k400,aosa_timesformer_k400 --families full
 --batch-sizes 1 --approx``); ``--amp bf16`` scores everything under
 bf16 autocast and adds the Spearman of the bf16 AOSA-approx map with the
-float32 one. ``--strides`` repeats the first batch size with other anchor strides
-(box 2s), to show that time follows N and memory does not.
+float32 one. ``--strides`` repeats the first batch size with other anchor
+strides (box 2s), to show that time follows N and memory does not.
 """
 import argparse
 import json
@@ -362,7 +362,8 @@ def family_child(config, batch_size, stride, full_batches, approx=False,
         extra = approx_figures(model, x, exp, n, rounds, amp)
         extra['aosa_over_bare_forwards'] = (
             seconds / (extra['forward_s'] * (rounds * n + rounds - 1)))
-    peak = extra.pop('peak_kb', None) or _rss_kb('VmHWM')
+    # with approx, the peak before its float32 comparison map
+    peak = extra.pop('peak_kb') if approx else _rss_kb('VmHWM')
     print(json.dumps(dict(
         rounds=rounds, amp=amp or 'fp32', **extra,
         config=config, clip=f'{T}x{H}x{W}', batch_size=batch_size,
@@ -385,8 +386,8 @@ def bench_families(args):
                MKL_NUM_THREADS=str(args.threads))
     rows = []
     print(f'AOSA per family: {args.threads} torch thread(s), {args.amp}, '
-          'random weights; peak = resident memory above the process after building the '
-          'model')
+          'random weights; peak = resident memory above the process after '
+          'building the model')
     jobs = [(c, b, 0) for c in names for b in sizes] + [
         (c, sizes[0], s) for c in names for s in strides]
     for config, batch, stride in jobs:
